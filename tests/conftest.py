@@ -1,0 +1,78 @@
+"""Shared fixtures. The tripwire is autouse: no test may leave 127.0.0.0/8."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+sys.path.insert(0, str(TESTS / "tripwire"))
+import loopback_only  # noqa: E402
+
+loopback_only.install()
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def loopback_tripwire():
+    """Fail the test if it (or the code under test) tried to leave loopback."""
+    before = len(loopback_only.violations)
+    yield
+    new = loopback_only.violations[before:]
+    assert not new, f"non-loopback network use: {new}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a subprocess: the tripwire is loaded through sitecustomize."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(TESTS / "tripwire"), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.pop("NEWSWATCH_CONFIG", None)
+    env.pop("REDIS_URL", None)
+    env.update(extra)
+    return env
+
+
+def newswatch_command() -> list[str]:
+    return [sys.executable, "-m", "worker.cli"]
+
+
+REDIS_TEST_URL = os.environ.get("NEWSWATCH_TEST_REDIS", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis database for one test, emptied before and after."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail(f"Redis is not running at {REDIS_TEST_URL}: run the tests through `make test`")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def celery_bin() -> str:
+    path = shutil.which("celery", path=str(Path(sys.executable).parent))
+    assert path, "celery is not installed in this environment"
+    return path
+
+
+def run_newswatch(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120):
+    return subprocess.run(
+        newswatch_command() + args, env=env, cwd=cwd, capture_output=True, text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,138 @@
+"""Real servers on 127.0.0.1 for the tests: HTTP (routes), SMTP (aiosmtpd), webhook receiver."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# A route answers with (status, headers, body) or a callable taking the request.
+Response = tuple[int, dict[str, str], bytes]
+Route = Response | Callable[["Request"], Response]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class HTTPServer:
+    """A threaded HTTP server on 127.0.0.1 that serves a dict of path -> route."""
+
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+
+    def start(self) -> HTTPServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # otherwise each keep-alive answer stalls 40 ms
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(self.command, self.path, dict(self.headers.items()), body)
+                owner.requests.append(request)
+                route = owner.routes.get(self.path.split("?", 1)[0] if self.path not in owner.routes else self.path)
+                if route is None:
+                    status, headers, payload = 404, {"Content-Type": "text/plain"}, b"not found"
+                elif callable(route):
+                    status, headers, payload = route(request)
+                else:
+                    status, headers, payload = route
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_HEAD = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.messages: list[EmailMessage] = []
+        self._port = port
+
+    def start(self) -> SMTPServer:
+        from aiosmtpd.controller import Controller
+
+        owner = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+                message = message_from_bytes(envelope.content, policy=policy.default)
+                owner.messages.append(message)
+                return "250 OK"
+
+        if not self._port:
+            self._port = free_port()
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self._port)
+        self._controller.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self._port}"
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    """Poll `condition` until it is truthy or the deadline passes (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,1 @@
+"""newswatch: scheduled news monitoring."""

@@ -1,0 +1,214 @@
+"""The values that flow through the pipeline.
+
+Every stage takes and returns these; they are immutable so a stage can never
+change what another stage already saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a trailing Z, or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    backoff: float = 30.0  # seconds before the first retry
+    max_backoff: float = 3600.0
+    max_age: float = 24 * 3600.0  # give up (state failed) after this long
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    url: str
+    kind: str = "feed"  # feed | page | sitemap
+    every: float = 300.0  # seconds between polls
+    full_text: bool = False
+    language: str | None = None
+    name: str | None = None
+    selector: str | None = None  # kind: page, CSS selector of article links
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    name: str
+    query: str
+    channels: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: str
+    type: str  # email | webhook | apprise
+    options: dict[str, Any] = field(default_factory=dict)  # type-specific keys (to, url, secret…)
+    mode: str = "instant"  # instant | digest
+    every: float | None = None  # digest period in seconds
+    retry: RetryPolicy = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    redis_url: str = ""
+    state_path: str = ".newswatch/state.db"
+    allow_private_networks: bool = False
+    redelivery_after: float = 120.0
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    fetch_timeout: float = 20.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    dedup_window: float = 7 * 24 * 3600.0
+    tick_every: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sources: tuple[Source, ...]
+    topics: tuple[Topic, ...]
+    channels: tuple[Channel, ...]
+    settings: Settings
+
+    def source(self, source_id: str) -> Source:
+        return next(s for s in self.sources if s.id == source_id)
+
+    def channel(self, channel_id: str) -> Channel:
+        return next(c for c in self.channels if c.id == channel_id)
+
+    def topic(self, topic_id: str) -> Topic:
+        return next(t for t in self.topics if t.id == topic_id)
+
+
+# --------------------------------------------------------------------------- content
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item as a source listed it, before the shared parser normalises it."""
+
+    url: str
+    title: str = ""
+    summary: str = ""  # HTML or text as the feed gave it
+    content: str = ""  # full HTML body when the feed carries it
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+    image: str | None = None
+    guid: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    url: str
+    canonical_url: str
+    title: str
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    source: SourceInfo = SourceInfo("", "", "")
+    language: str | None = None
+    summary: str = ""
+    text: str = ""
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    image: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["authors"] = list(self.authors)
+        data["tags"] = list(self.tags)
+        data["published"] = iso_utc(self.published)
+        data["updated"] = iso_utc(self.updated)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        values = dict(data)
+        values["authors"] = tuple(values.get("authors") or ())
+        values["tags"] = tuple(values.get("tags") or ())
+        values["published"] = parse_iso(values.get("published"))
+        values["updated"] = parse_iso(values.get("updated"))
+        values["source"] = SourceInfo(**values.get("source") or {"id": "", "name": "", "domain": ""})
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    topic_id: str
+    score: float
+    terms: tuple[str, ...]  # distinct terms as written in the article
+    snippets: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "terms": list(self.terms), "snippets": list(self.snippets)}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One article matched by one topic, bound for one channel."""
+
+    id: str  # stable: the same on every retry
+    topic: Topic
+    article: Article
+    match: Match
+    channel_id: str
+    also_reported_by: tuple[str, ...] = ()
+    detected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def payload(self) -> dict[str, Any]:
+        """The webhook body of SPEC (also what templates render)."""
+        article = self.article.to_dict()
+        return {
+            "event": "topic.match",
+            "version": 1,
+            "id": self.id,
+            "topic": {"id": self.topic.id, "name": self.topic.name},
+            "article": {
+                key: article[key]
+                for key in (
+                    "id", "url", "canonical_url", "title", "authors", "published",
+                    "source", "language", "summary", "text",
+                )
+            },
+            "match": self.match.to_dict(),
+            "also_reported_by": list(self.also_reported_by),
+            "detected_at": iso_utc(self.detected_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    ok: bool
+    detail: str = ""  # e.g. "http=200" or the error, never a secret
+    permanent: bool = False  # retrying cannot help (4xx other than 408/429)
+    retry_after: float | None = None  # seconds, when the receiver said so
