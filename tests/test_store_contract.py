@@ -1,0 +1,128 @@
+"""One contract, two homes: every test runs against SQLite and a real Redis."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from worker.store import FAILED, PENDING, SENT, Delivery, SourceState
+from worker.store.redis import RedisStore
+from worker.store.sqlite import SQLiteStore
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        backend = SQLiteStore(tmp_path / "state.db")
+    else:
+        backend = RedisStore(request.getfixturevalue("redis_url"))
+    yield backend
+    backend.close()
+
+
+def make_delivery(alert_id: str = "a1", now: float = 1000.0) -> Delivery:
+    return Delivery(alert_id=alert_id, article_id="art", topic_id="t", channel_id="c",
+                    alert={"title": "Ü"}, created_at=now, updated_at=now, next_attempt_at=now)
+
+
+def test_source_state_round_trip(store):
+    assert store.source_state("s1") == SourceState("s1")
+    state = SourceState("s1", etag='"x"', last_modified="Sat", failures=2, last_status="error")
+    store.save_source_state(state)
+    assert store.source_state("s1") == state
+
+
+def test_claim_due_takes_each_source_once(store):
+    store.schedule("a", 10.0)
+    store.schedule("b", 20.0)
+    store.schedule("c", 99.0)
+    assert sorted(store.claim_due(now=50.0, hold=60.0)) == ["a", "b"]
+    assert store.claim_due(now=50.0, hold=60.0) == []  # held until 110
+    assert sorted(store.claim_due(now=111.0, hold=60.0)) == ["a", "b", "c"]
+    store.unschedule("c")
+    assert set(store.scheduled()) == {"a", "b"}
+
+
+def test_first_seen_is_true_once(store):
+    assert store.first_seen("k", ttl=60) is True
+    assert store.first_seen("k", ttl=60) is False
+    assert store.first_seen("other", ttl=60) is True
+
+
+def test_fingerprints_window(store):
+    store.add_fingerprint("x", 2**63 + 5, "kompas.com", at=100.0)
+    store.add_fingerprint("y", 7, "detik.com", at=200.0)
+    assert store.fingerprints_since(150.0) == [("y", 7, "detik.com")]
+
+
+def test_delivery_created_once(store):
+    assert store.create_delivery(make_delivery()) is True
+    assert store.create_delivery(make_delivery()) is False
+    record = store.delivery("a1")
+    assert record.state == PENDING and record.alert == {"title": "Ü"} and record.attempts == 0
+    assert store.delivery_counts()[PENDING] == 1
+
+
+def test_delivery_lease_and_retry(store):
+    store.create_delivery(make_delivery(now=1000.0))
+    claimed = store.claim_delivery("a1", now=1000.0, lease=120.0)
+    assert claimed is not None and claimed.attempts == 1
+    # held by a live lease: nobody else gets it
+    assert store.claim_delivery("a1", now=1010.0, lease=120.0) is None
+    assert store.due_deliveries(now=1010.0) == []
+    # a crashed worker's lease runs out: the delivery is due again
+    assert store.due_deliveries(now=1121.0) == ["a1"]
+    store.retry_delivery("a1", "http 500", next_attempt_at=1200.0, now=1010.0)
+    assert store.claim_delivery("a1", now=1100.0, lease=120.0) is None  # not yet due
+    again = store.claim_delivery("a1", now=1200.0, lease=120.0)
+    assert again.attempts == 2 and again.last_error == "http 500"
+    store.finish_delivery("a1", SENT, None, now=1201.0)
+    assert store.delivery("a1").state == SENT
+    assert store.claim_delivery("a1", now=9999.0, lease=1.0) is None
+    assert store.due_deliveries(now=9999.0) == []
+    assert store.delivery_counts() == {PENDING: 0, SENT: 1, FAILED: 0}
+
+
+def test_failed_and_recent(store):
+    store.create_delivery(make_delivery("a1", now=1.0))
+    store.create_delivery(make_delivery("a2", now=2.0))
+    store.claim_delivery("a2", now=3.0, lease=10)
+    store.finish_delivery("a2", FAILED, "http 410", now=4.0)
+    recent = store.recent_deliveries(10)
+    assert [d.alert_id for d in recent] == ["a2", "a1"]
+    assert recent[0].state == FAILED and recent[0].last_error == "http 410"
+
+
+def test_also_reported(store):
+    store.create_delivery(make_delivery())
+    store.add_also_reported("a1", "detik.com")
+    store.add_also_reported("a1", "detik.com")
+    store.add_also_reported("a1", "tempo.co")
+    assert store.delivery("a1").also_reported_by == ["detik.com", "tempo.co"]
+
+
+def test_digest_queue(store):
+    assert store.digest_due("c") is None
+    store.set_digest_due("c", 50.0)
+    assert store.digest_due("c") == 50.0
+    store.add_to_digest("c", "a1")
+    store.add_to_digest("c", "a2")
+    assert store.take_digest("c") == ["a1", "a2"]
+    assert store.take_digest("c") == []
+
+
+def test_racing_claims_have_one_winner(store, tmp_path):
+    store.create_delivery(make_delivery())
+    winners = []
+
+    def claim():
+        if store.claim_delivery("a1", now=1000.0, lease=60.0) is not None:
+            winners.append(1)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1

@@ -1,0 +1,451 @@
+"""Load the user's configuration: YAML file or folder, ${ENV} expansion, validation.
+
+Every problem is collected (not just the first) and reported as
+`file:line: key: what is wrong`, so a user fixes a config in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .models import Channel, Config, RetryPolicy, Settings, Source, Topic
+
+DEFAULT_CONFIG = "config"
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector"}
+TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
+CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "retry"}
+RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
+SETTINGS_KEYS = {f.name for f in fields(Settings)}
+TOP_KEYS = {"sources", "topics", "channels", "settings"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; `.problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class _Node:
+    """A YAML value with where it was written."""
+
+    value: Any  # dict[str, _Node] | list[_Node] | scalar
+    file: str
+    line: int
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, node: _Node, key: str, message: str) -> None:
+        self.problems.append(Problem(node.file, node.line, key, message))
+
+    # ------------------------------------------------------------------ reading YAML
+
+    def read_file(self, path: Path) -> _Node | None:
+        display = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            self.problems.append(Problem(display, 1, "-", f"cannot read: {error}"))
+            return None
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            reason = getattr(error, "problem", None) or str(error)
+            self.problems.append(Problem(display, line, "-", f"invalid YAML: {reason}"))
+            return None
+        if root is None:
+            return _Node({}, display, 1)
+        return self._convert(root, display)
+
+    def _convert(self, node: yaml.Node, file: str) -> _Node:
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            mapping: dict[str, _Node] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in mapping:
+                    self.problems.append(
+                        Problem(file, key_node.start_mark.line + 1, key, "duplicate key")
+                    )
+                converted = self._convert(value_node, file)
+                converted.line = key_node.start_mark.line + 1
+                mapping[key] = converted
+            return _Node(mapping, file, line)
+        if isinstance(node, yaml.SequenceNode):
+            return _Node([self._convert(item, file) for item in node.value], file, line)
+        # The composer already resolved plain scalars' tags (int, bool, null…).
+        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+        return _Node(self._expand(value, file, line), file, line)
+
+    def _expand(self, value: Any, file: str, line: int) -> Any:
+        if not isinstance(value, str) or "${" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            self.problems.append(
+                Problem(file, line, f"${{{name}}}", "environment variable is not set")
+            )
+            return ""
+
+        return _ENV.sub(replace, value)
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def parse_interval(value: Any) -> float | None:
+    """'5m' -> 300.0; a bare number is seconds; None when malformed or not positive."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _INTERVAL.match(value)
+    if not match:
+        return None
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    return seconds if seconds > 0 else None
+
+
+class _Validator:
+    """Turns the merged YAML nodes into typed config values, collecting problems."""
+
+    def __init__(self, loader: _Loader) -> None:
+        self.loader = loader
+
+    def problem(self, node: _Node, key: str, message: str) -> None:
+        self.loader.problem(node, key, message)
+
+    def unknown_keys(self, node: _Node, allowed: set[str], where: str) -> None:
+        for key, child in node.value.items():
+            if key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                self.problem(child, f"{where}.{key}", f"unknown key (expected one of: {hint})")
+
+    def text(self, node: _Node | None, key: str, required: bool = False) -> str | None:
+        if node is None or node.value is None or node.value == "":
+            if required and node is not None:
+                self.problem(node, key, "is required")
+            return None
+        if isinstance(node.value, dict | list):
+            self.problem(node, key, "must be a text value")
+            return None
+        return str(node.value)
+
+    def text_list(self, node: _Node | None, key: str) -> tuple[str, ...]:
+        if node is None or node.value is None:
+            return ()
+        if isinstance(node.value, str):
+            return (node.value,)
+        if not isinstance(node.value, list):
+            self.problem(node, key, "must be a list")
+            return ()
+        return tuple(str(item.value) for item in node.value if item.value is not None)
+
+    def boolean(self, node: _Node | None, key: str, default: bool) -> bool:
+        if node is None or node.value is None:
+            return default
+        if isinstance(node.value, bool):
+            return node.value
+        lowered = str(node.value).strip().lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0", ""):
+            return False
+        self.problem(node, key, f"must be true or false, not {node.value!r}")
+        return default
+
+    def interval(self, node: _Node | None, key: str, default: float | None) -> float | None:
+        if node is None or node.value is None:
+            return default
+        seconds = parse_interval(node.value)
+        if seconds is None:
+            self.problem(node, key, f"bad interval {node.value!r} (use e.g. 30s, 5m, 1h)")
+            return default
+        return seconds
+
+    def number(self, node: _Node | None, key: str, default: float) -> float:
+        if node is None or node.value is None:
+            return default
+        try:
+            return float(node.value)
+        except (TypeError, ValueError):
+            self.problem(node, key, f"must be a number, not {node.value!r}")
+            return default
+
+    def identifier(self, node: _Node, where: str, seen: dict[str, _Node]) -> str | None:
+        fields_ = node.value
+        id_node = fields_.get("id")
+        ident = self.text(id_node, f"{where}.id")
+        if id_node is None or ident is None:
+            self.problem(node, f"{where}.id", "is required")
+            return None
+        if not _ID.match(ident):
+            self.problem(id_node, f"{where}.id", f"{ident!r} must match [a-z0-9-]")
+        if ident in seen:
+            first = seen[ident]
+            self.problem(id_node, f"{where}.id", f"duplicate id {ident!r} (first at {first.file}:{first.line})")
+        seen[ident] = id_node
+        return ident
+
+    def entries(self, node: _Node | None, key: str) -> list[_Node]:
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.problem(node, key, "must be a list")
+            return []
+        good = []
+        for index, item in enumerate(node.value):
+            if isinstance(item.value, dict):
+                good.append(item)
+            else:
+                self.problem(item, f"{key}[{index}]", "must be a mapping")
+        return good
+
+    # ------------------------------------------------------------------ sections
+
+    def source(self, node: _Node, where: str, seen: dict[str, _Node]) -> Source | None:
+        self.unknown_keys(node, SOURCE_KEYS, where)
+        f = node.value
+        ident = self.identifier(node, where, seen)
+        url = self.text(f.get("url"), f"{where}.url")
+        if url is None:
+            self.problem(f.get("url", node), f"{where}.url", "is required")
+        elif not re.match(r"^https?://[^/\s]+", url):
+            self.problem(f["url"], f"{where}.url", f"{url!r} is not an http(s) URL")
+        kind = self.text(f.get("kind"), f"{where}.kind") or "feed"
+        if kind not in ("feed", "page", "sitemap"):
+            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of feed, page, sitemap")
+        every = self.interval(f.get("every"), f"{where}.every", 300.0)
+        if ident is None or url is None:
+            return None
+        return Source(
+            id=ident, url=url, kind=kind, every=every or 300.0,
+            full_text=self.boolean(f.get("full_text"), f"{where}.full_text", False),
+            language=self.text(f.get("language"), f"{where}.language"),
+            name=self.text(f.get("name"), f"{where}.name"),
+            selector=self.text(f.get("selector"), f"{where}.selector"),
+        )
+
+    def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
+        from .alerts.base import channel_option_problems
+
+        f = node.value
+        ident = self.identifier(node, where, seen)
+        channel_type = self.text(f.get("type"), f"{where}.type")
+        if channel_type is None:
+            self.problem(f.get("type", node), f"{where}.type", "is required (email, webhook or apprise)")
+            return None
+        if channel_type not in ("email", "webhook", "apprise"):
+            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of email, webhook, apprise")
+            return None
+        options = {k: _plain(v) for k, v in f.items() if k not in CHANNEL_COMMON_KEYS}
+        for key, message in channel_option_problems(channel_type, options):
+            self.problem(f.get(key, node), f"{where}.{key}", message)
+        mode = self.text(f.get("mode"), f"{where}.mode") or "instant"
+        if mode not in ("instant", "digest"):
+            self.problem(f["mode"], f"{where}.mode", f"{mode!r} is not one of instant, digest")
+        every = self.interval(f.get("every"), f"{where}.every", None)
+        if mode == "digest" and every is None:
+            self.problem(f.get("mode", node), f"{where}.every", "digest mode needs every: (e.g. 1h)")
+        retry = RetryPolicy()
+        retry_node = f.get("retry")
+        if retry_node is not None:
+            if not isinstance(retry_node.value, dict):
+                self.problem(retry_node, f"{where}.retry", "must be a mapping")
+            else:
+                self.unknown_keys(retry_node, RETRY_KEYS, f"{where}.retry")
+                r = retry_node.value
+                retry = RetryPolicy(
+                    backoff=self.interval(r.get("backoff"), f"{where}.retry.backoff", retry.backoff),
+                    max_backoff=self.interval(
+                        r.get("max_backoff"), f"{where}.retry.max_backoff", retry.max_backoff
+                    ),
+                    max_age=self.interval(r.get("max_age"), f"{where}.retry.max_age", retry.max_age),
+                )
+        if ident is None:
+            return None
+        return Channel(id=ident, type=channel_type, options=options, mode=mode, every=every, retry=retry)
+
+    def topic(self, node: _Node, where: str, seen: dict[str, _Node],
+              channel_ids: set[str], source_ids: set[str]) -> Topic | None:
+        from .topics import QueryError, parse_query
+
+        self.unknown_keys(node, TOPIC_KEYS, where)
+        f = node.value
+        ident = self.identifier(node, where, seen)
+        query_node = f.get("query")
+        query = self.text(query_node, f"{where}.query")
+        if query is None:
+            self.problem(query_node or node, f"{where}.query", "is required")
+        else:
+            try:
+                parse_query(query)
+            except QueryError as error:
+                self.problem(query_node, f"{where}.query", str(error))
+        channels = self.text_list(f.get("channels"), f"{where}.channels")
+        for name in channels:
+            if name not in channel_ids:
+                self.problem(f["channels"], f"{where}.channels", f"no channel with id {name!r}")
+        sources = self.text_list(f.get("sources"), f"{where}.sources")
+        for name in sources:
+            if name not in source_ids:
+                self.problem(f["sources"], f"{where}.sources", f"no source with id {name!r}")
+        if ident is None or query is None:
+            return None
+        return Topic(
+            id=ident, name=self.text(f.get("name"), f"{where}.name") or ident, query=query,
+            channels=channels, sources=sources,
+            languages=self.text_list(f.get("languages"), f"{where}.languages"),
+            min_score=self.number(f.get("min_score"), f"{where}.min_score", 0.0),
+        )
+
+    def settings(self, nodes: list[_Node]) -> Settings:
+        values: dict[str, Any] = {}
+        defaults = Settings()
+        for node in nodes:
+            if not isinstance(node.value, dict):
+                self.problem(node, "settings", "must be a mapping")
+                continue
+            self.unknown_keys(node, SETTINGS_KEYS, "settings")
+            for key, child in node.value.items():
+                if key not in SETTINGS_KEYS:
+                    continue
+                default = getattr(defaults, key)
+                name = f"settings.{key}"
+                if isinstance(default, bool):
+                    values[key] = self.boolean(child, name, default)
+                elif key in ("redelivery_after", "fetch_timeout", "dedup_window", "tick_every"):
+                    values[key] = self.interval(child, name, default)
+                elif isinstance(default, int):
+                    values[key] = int(self.number(child, name, default))
+                else:
+                    values[key] = self.text(child, name) or default
+        redis_url = values.get("redis_url") or ""
+        if redis_url and not re.match(r"^rediss?://|^unix://", redis_url):
+            node = next(n for n in nodes if "redis_url" in n.value)
+            self.problem(node.value["redis_url"], "settings.redis_url",
+                         "must start with redis://, rediss:// or unix://")
+        return Settings(**values)
+
+
+def _plain(node: _Node) -> Any:
+    if isinstance(node.value, dict):
+        return {k: _plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(v) for v in node.value]
+    return node.value
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get("NEWSWATCH_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate a config file or folder; raise ConfigError listing every problem."""
+    root = config_path(path)
+    loader = _Loader()
+    if not root.exists():
+        raise ConfigError([Problem(str(root), 0, "-", "no such file or folder")])
+    documents = [doc for doc in (loader.read_file(p) for p in _files(root)) if doc is not None]
+    if not documents and not loader.problems:
+        raise ConfigError([Problem(str(root), 0, "-", "no *.yaml files in this folder")])
+    validator = _Validator(loader)
+    sections: dict[str, list[_Node]] = {key: [] for key in TOP_KEYS}
+    for document in documents:
+        if not isinstance(document.value, dict):
+            validator.problem(document, "-", "the top level must be a mapping")
+            continue
+        for key, node in document.value.items():
+            if key not in TOP_KEYS:
+                validator.problem(node, key, "unknown key (expected sources, topics, channels, settings)")
+            else:
+                sections[key].append(node)
+
+    def items(key: str) -> list[_Node]:
+        return [item for node in sections[key] for item in validator.entries(node, key)]
+
+    seen_sources: dict[str, _Node] = {}
+    sources = [
+        validator.source(node, f"sources[{i}]", seen_sources)
+        for i, node in enumerate(items("sources"))
+    ]
+    seen_channels: dict[str, _Node] = {}
+    channels = [
+        validator.channel(node, f"channels[{i}]", seen_channels)
+        for i, node in enumerate(items("channels"))
+    ]
+    seen_topics: dict[str, _Node] = {}
+    topics = [
+        validator.topic(node, f"topics[{i}]", seen_topics, set(seen_channels), set(seen_sources))
+        for i, node in enumerate(items("topics"))
+    ]
+    settings = validator.settings(sections["settings"])
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    return Config(
+        sources=tuple(s for s in sources if s),
+        topics=tuple(t for t in topics if t),
+        channels=tuple(c for c in channels if c),
+        settings=settings,
+    )
+
+
+def secrets_of(config: Config) -> list[str]:
+    """Values that must never reach a log line: channel secrets, passwords in URLs."""
+    found: list[str] = []
+    for channel in config.channels:
+        for key, value in channel.options.items():
+            if key in ("secret", "password", "token") and isinstance(value, str) and value:
+                found.append(value)
+            if isinstance(value, str):
+                found.extend(_url_password(value))
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str):
+                        found.extend(_url_password(item))
+    found.extend(_url_password(config.settings.redis_url))
+    return [s for s in found if len(s) >= 3]
+
+
+def _url_password(value: str) -> list[str]:
+    match = re.match(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:([^@/\s]+)@", value)
+    return [match.group(1)] if match else []

@@ -1,0 +1,20 @@
+"""One store contract (base.Store) with two homes: Redis (distributed) and SQLite (embedded)."""
+
+from __future__ import annotations
+
+from ..models import Settings
+from .base import FAILED, PENDING, SENT, Delivery, SourceState, Store
+
+
+def open_store(settings: Settings) -> Store:
+    """Redis when `redis_url` is set, else the SQLite file at `state_path`."""
+    if settings.redis_url:
+        from .redis import RedisStore
+
+        return RedisStore(settings.redis_url)
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(settings.state_path)
+
+
+__all__ = ["FAILED", "PENDING", "SENT", "Delivery", "SourceState", "Store", "open_store"]

@@ -1,0 +1,169 @@
+"""What the pipeline remembers, as one contract with two homes (Redis, SQLite).
+
+Every method that decides "who does this" is atomic in both implementations,
+so two workers racing on the same article or delivery never both win.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Health and HTTP validators of one source."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll: float | None = None  # unix time
+    last_status: str | None = None  # ok | not_modified | error
+    last_error: str | None = None
+    http: int | None = None
+    failures: int = 0  # consecutive
+    next_due: float | None = None
+    entries: int = 0
+    new: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SourceState:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger record: an alert for (article, topic, channel)."""
+
+    alert_id: str
+    article_id: str
+    topic_id: str
+    channel_id: str
+    alert: dict[str, Any]  # everything needed to send it again (see pipeline.alert_to_record)
+    state: str = PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    next_attempt_at: float = 0.0
+    lease_until: float = 0.0
+    also_reported_by: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Delivery:
+        return cls(**json.loads(text))
+
+    def but(self, **changes: Any) -> Delivery:
+        return replace(self, **changes)
+
+
+class Store(ABC):
+    """The one interface the pipeline uses to remember things."""
+
+    # --- sources: validators, health, schedule --------------------------------------
+
+    @abstractmethod
+    def source_state(self, source_id: str) -> SourceState: ...
+
+    @abstractmethod
+    def save_source_state(self, state: SourceState) -> None: ...
+
+    @abstractmethod
+    def schedule(self, source_id: str, due_at: float) -> None:
+        """Set when a source is next due (the scheduler's sorted set)."""
+
+    @abstractmethod
+    def unschedule(self, source_id: str) -> None: ...
+
+    @abstractmethod
+    def claim_due(self, now: float, hold: float, limit: int = 1000) -> list[str]:
+        """Atomically take the sources due at `now` and push each `hold` seconds ahead.
+
+        The hold stops a second scheduler (or the next tick) from taking the same
+        source while its poll runs; the poll then sets the real next due time.
+        """
+
+    @abstractmethod
+    def scheduled(self) -> dict[str, float]:
+        """Every scheduled source with its due time."""
+
+    # --- seen articles and fingerprints ------------------------------------------------
+
+    @abstractmethod
+    def first_seen(self, key: str, ttl: float) -> bool:
+        """Record `key`; True only for the first caller within `ttl` seconds."""
+
+    @abstractmethod
+    def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None: ...
+
+    @abstractmethod
+    def fingerprints_since(self, since: float) -> list[tuple[str, int, str]]:
+        """(article_id, fingerprint, outlet) recorded at or after `since`."""
+
+    # --- delivery ledger --------------------------------------------------------------
+
+    @abstractmethod
+    def create_delivery(self, delivery: Delivery) -> bool:
+        """Insert if no record has this alert id; True when this call created it."""
+
+    @abstractmethod
+    def delivery(self, alert_id: str) -> Delivery | None: ...
+
+    @abstractmethod
+    def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
+        """Take a pending delivery whose retry time has come and no live lease holds.
+
+        Returns the record with attempts incremented and a lease until now+lease,
+        or None when it is sent, failed, not yet due, or held by another worker.
+        """
+
+    @abstractmethod
+    def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
+        """Record the outcome: SENT or FAILED (final), clearing the lease."""
+
+    @abstractmethod
+    def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
+        """Back to pending after a failed attempt, due again at `next_attempt_at`."""
+
+    @abstractmethod
+    def add_also_reported(self, alert_id: str, outlet: str) -> None: ...
+
+    @abstractmethod
+    def due_deliveries(self, now: float, limit: int = 500) -> list[str]:
+        """Pending deliveries due now whose lease (if any) has expired: retries and orphans."""
+
+    @abstractmethod
+    def recent_deliveries(self, limit: int = 20) -> list[Delivery]: ...
+
+    @abstractmethod
+    def delivery_counts(self) -> dict[str, int]: ...
+
+    # --- digests ----------------------------------------------------------------------
+
+    @abstractmethod
+    def add_to_digest(self, channel_id: str, alert_id: str) -> None: ...
+
+    @abstractmethod
+    def take_digest(self, channel_id: str) -> list[str]:
+        """Atomically remove and return the alert ids queued for a channel's digest."""
+
+    @abstractmethod
+    def digest_due(self, channel_id: str) -> float | None: ...
+
+    @abstractmethod
+    def set_digest_due(self, channel_id: str, at: float) -> None: ...
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional for implementations
+        pass

@@ -1,0 +1,236 @@
+"""The distributed store: Redis, shared by every worker and scheduler.
+
+Decisions that two workers may race on (claiming due sources, creating and
+claiming deliveries) run as Lua scripts, which Redis executes atomically.
+A delivery is a hash: the immutable part as JSON, the mutable fields as plain
+hash fields so the scripts never have to re-encode JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+from .base import FAILED, PENDING, SENT, Delivery, SourceState, Store
+
+_P = "newswatch:"
+SOURCE_STATE = _P + "source_state"
+SCHEDULE = _P + "schedule"
+SEEN = _P + "seen:"
+FINGERPRINTS = _P + "fingerprints"
+DELIVERY = _P + "delivery:"
+DELIVERIES_DUE = _P + "deliveries:due"  # pending, score = max(next attempt, lease end)
+DELIVERIES_RECENT = _P + "deliveries:recent"  # score = last update
+DELIVERY_COUNTS = _P + "deliveries:counts"
+DIGEST = _P + "digest:"
+DIGEST_DUE = _P + "digest_due"
+
+_CLAIM_DUE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return ids
+"""
+
+_CREATE_DELIVERY = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'state', 'pending', 'attempts', 0,
+           'next_attempt_at', ARGV[2], 'lease_until', 0, 'updated_at', ARGV[3],
+           'also', '[]', 'last_error', '')
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('HINCRBY', KEYS[4], 'pending', 1)
+return 1
+"""
+
+# ARGV: now, lease, alert_id
+_CLAIM_DELIVERY = """
+local f = redis.call('HMGET', KEYS[1], 'state', 'next_attempt_at', 'lease_until')
+if not f[1] or f[1] ~= 'pending' then return 0 end
+local now = tonumber(ARGV[1])
+if tonumber(f[2]) > now or tonumber(f[3]) > now then return 0 end
+local lease = now + tonumber(ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'lease_until', tostring(lease), 'updated_at', ARGV[1])
+redis.call('ZADD', KEYS[2], lease, ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3])
+return 1
+"""
+
+# ARGV: state, error, now, alert_id
+_FINISH_DELIVERY = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'last_error', ARGV[2], 'lease_until', 0,
+           'updated_at', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+if state ~= ARGV[1] then
+  redis.call('HINCRBY', KEYS[4], state, -1)
+  redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
+end
+return 1
+"""
+
+# ARGV: error, next_attempt_at, now, alert_id
+_RETRY_DELIVERY = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'last_error', ARGV[1], 'next_attempt_at', ARGV[2],
+           'lease_until', 0, 'updated_at', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+_ADD_ALSO = """
+local also = redis.call('HGET', KEYS[1], 'also')
+if not also then return 0 end
+local list = cjson.decode(also)
+for _, outlet in ipairs(list) do if outlet == ARGV[1] then return 0 end end
+table.insert(list, ARGV[1])
+redis.call('HSET', KEYS[1], 'also', cjson.encode(list))
+return 1
+"""
+
+
+class RedisStore(Store):
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
+                                           health_check_interval=30)
+        self._claim_due = self.client.register_script(_CLAIM_DUE)
+        self._create = self.client.register_script(_CREATE_DELIVERY)
+        self._claim = self.client.register_script(_CLAIM_DELIVERY)
+        self._finish = self.client.register_script(_FINISH_DELIVERY)
+        self._retry = self.client.register_script(_RETRY_DELIVERY)
+        self._add_also = self.client.register_script(_ADD_ALSO)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- sources ----------------------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState:
+        raw = self.client.hget(SOURCE_STATE, source_id)
+        return SourceState.from_json(raw) if raw else SourceState(source_id)
+
+    def save_source_state(self, state: SourceState) -> None:
+        self.client.hset(SOURCE_STATE, state.source_id, state.to_json())
+
+    def schedule(self, source_id: str, due_at: float) -> None:
+        self.client.zadd(SCHEDULE, {source_id: due_at})
+
+    def unschedule(self, source_id: str) -> None:
+        self.client.zrem(SCHEDULE, source_id)
+
+    def claim_due(self, now: float, hold: float, limit: int = 1000) -> list[str]:
+        ids = self._claim_due(keys=[SCHEDULE], args=[now, now + hold, limit])
+        return [i.decode() for i in ids]
+
+    def scheduled(self) -> dict[str, float]:
+        return {k.decode(): v for k, v in self.client.zrange(SCHEDULE, 0, -1, withscores=True)}
+
+    # --- seen -------------------------------------------------------------------------
+
+    def first_seen(self, key: str, ttl: float) -> bool:
+        return bool(self.client.set(SEEN + key, 1, nx=True, px=max(1, int(ttl * 1000))))
+
+    def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
+        member = json.dumps([article_id, str(fingerprint), outlet])
+        self.client.zadd(FINGERPRINTS, {member: at}, nx=True)
+
+    def fingerprints_since(self, since: float) -> list[tuple[str, int, str]]:
+        found = []
+        for member in self.client.zrangebyscore(FINGERPRINTS, since, "+inf"):
+            article_id, fingerprint, outlet = json.loads(member)
+            found.append((article_id, int(fingerprint), outlet))
+        # Older entries can never match again: keep the set bounded.
+        self.client.zremrangebyscore(FINGERPRINTS, "-inf", f"({since}")
+        return found
+
+    # --- deliveries -------------------------------------------------------------------
+
+    def create_delivery(self, delivery: Delivery) -> bool:
+        immutable = {
+            "alert_id": delivery.alert_id, "article_id": delivery.article_id,
+            "topic_id": delivery.topic_id, "channel_id": delivery.channel_id,
+            "alert": delivery.alert, "created_at": delivery.created_at,
+        }
+        created = self._create(
+            keys=[DELIVERY + delivery.alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS],
+            args=[json.dumps(immutable, ensure_ascii=False), delivery.next_attempt_at,
+                  delivery.updated_at or delivery.created_at, delivery.alert_id],
+        )
+        return bool(created)
+
+    def delivery(self, alert_id: str) -> Delivery | None:
+        return self._decode(self.client.hgetall(DELIVERY + alert_id))
+
+    @staticmethod
+    def _decode(fields: dict[bytes, bytes]) -> Delivery | None:
+        if not fields:
+            return None
+        data = json.loads(fields[b"data"])
+        return Delivery(
+            **data,
+            state=fields[b"state"].decode(),
+            attempts=int(fields[b"attempts"]),
+            last_error=fields[b"last_error"].decode() or None,
+            updated_at=float(fields[b"updated_at"]),
+            next_attempt_at=float(fields[b"next_attempt_at"]),
+            lease_until=float(fields[b"lease_until"]),
+            also_reported_by=json.loads(fields[b"also"]) or [],
+        )
+
+    def _keys(self, alert_id: str) -> list[str]:
+        return [DELIVERY + alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS]
+
+    def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
+        if not self._claim(keys=self._keys(alert_id)[:3], args=[repr(now), lease, alert_id]):
+            return None
+        return self.delivery(alert_id)
+
+    def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
+        assert state in (SENT, FAILED)
+        self._finish(keys=self._keys(alert_id), args=[state, error or "", repr(now), alert_id])
+
+    def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
+        self._retry(keys=self._keys(alert_id)[:3],
+                    args=[error, repr(next_attempt_at), repr(now), alert_id])
+
+    def add_also_reported(self, alert_id: str, outlet: str) -> None:
+        self._add_also(keys=[DELIVERY + alert_id], args=[outlet])
+
+    def due_deliveries(self, now: float, limit: int = 500) -> list[str]:
+        ids = self.client.zrangebyscore(DELIVERIES_DUE, "-inf", now, start=0, num=limit)
+        return [i.decode() for i in ids]
+
+    def recent_deliveries(self, limit: int = 20) -> list[Delivery]:
+        ids = self.client.zrevrange(DELIVERIES_RECENT, 0, limit - 1)
+        pipe = self.client.pipeline(transaction=False)
+        for alert_id in ids:
+            pipe.hgetall(DELIVERY + alert_id.decode())
+        return [d for d in (self._decode(f) for f in pipe.execute()) if d is not None]
+
+    def delivery_counts(self) -> dict[str, int]:
+        counts = {PENDING: 0, SENT: 0, FAILED: 0}
+        counts.update({k.decode(): int(v) for k, v in self.client.hgetall(DELIVERY_COUNTS).items()})
+        return counts
+
+    # --- digests ----------------------------------------------------------------------
+
+    def add_to_digest(self, channel_id: str, alert_id: str) -> None:
+        self.client.rpush(DIGEST + channel_id, alert_id)
+
+    def take_digest(self, channel_id: str) -> list[str]:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.lrange(DIGEST + channel_id, 0, -1)
+        pipe.delete(DIGEST + channel_id)
+        items, _ = pipe.execute()
+        return list(dict.fromkeys(i.decode() for i in items))
+
+    def digest_due(self, channel_id: str) -> float | None:
+        value = self.client.hget(DIGEST_DUE, channel_id)
+        return float(value) if value is not None else None
+
+    def set_digest_due(self, channel_id: str, at: float) -> None:
+        self.client.hset(DIGEST_DUE, channel_id, at)
