@@ -277,7 +277,11 @@ class _Validator:
         if channel_type not in ("email", "webhook", "apprise"):
             self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of email, webhook, apprise")
             return None
-        options = {k: _plain(v) for k, v in f.items() if k not in CHANNEL_COMMON_KEYS}
+        # An option that expands to nothing (`${WEBHOOK_SECRET:-}`) counts as not given.
+        options = {
+            k: _plain(v) for k, v in f.items()
+            if k not in CHANNEL_COMMON_KEYS and v.value not in (None, "")
+        }
         for key, message in channel_option_problems(channel_type, options):
             self.problem(f.get(key, node), f"{where}.{key}", message)
         mode = self.text(f.get("mode"), f"{where}.mode") or "instant"

@@ -104,6 +104,10 @@ class Store(ABC):
         """Record `key`; True only for the first caller within `ttl` seconds."""
 
     @abstractmethod
+    def forget_seen(self, key: str) -> None:
+        """Undo `first_seen` (processing failed; the next poll must try again)."""
+
+    @abstractmethod
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None: ...
 
     @abstractmethod

@@ -134,6 +134,9 @@ class RedisStore(Store):
     def first_seen(self, key: str, ttl: float) -> bool:
         return bool(self.client.set(SEEN + key, 1, nx=True, px=max(1, int(ttl * 1000))))
 
+    def forget_seen(self, key: str) -> None:
+        self.client.delete(SEEN + key)
+
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
         member = json.dumps([article_id, str(fingerprint), outlet])
         self.client.zadd(FINGERPRINTS, {member: at}, nx=True)

@@ -120,6 +120,10 @@ class SQLiteStore(Store):
             )
             return True
 
+    def forget_seen(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM seen WHERE key = ?", (key,))
+
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
         with self._tx() as db:
             db.execute(

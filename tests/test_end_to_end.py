@@ -1,0 +1,250 @@
+"""The whole path through the real command: feed -> parser -> topic -> email + signed webhook.
+
+Everything is real and on loopback: an HTTP server serving a Kompas-shaped feed and
+pages, an SMTP server (aiosmtpd), a webhook receiver, Redis, and `newswatch once`
+run as a subprocess with the shipped Armenia–Azerbaijan topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, run_newswatch, subprocess_env
+from servers import HTTPServer, Request, SMTPServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTICLE_PATH = "/global/read/2020/11/21/200000170/pm-armenia-minta-agar-relasi-militer-dengan-rusia-diperkuat"
+OFFTOPIC_PATH = "/money/read/2020/11/21/180500126/harga-cabai-rawit-di-jakarta-naik-jelang-akhir-tahun"
+SECRET = "s3cret-signing-key"
+CLEAN_TEXT_START = "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan"
+CLEAN_TEXT_END = "gedung parlemen juga bisa diterobos."
+
+
+def html(body: bytes) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "text/html; charset=utf-8"}, body
+
+
+@pytest.fixture
+def news_site():
+    server = HTTPServer().start()
+    base = f"http://127.0.0.1:{server.port}"
+    feed = (FIXTURES / "e2e" / "kompas-feed.xml").read_text().replace("{base}", base)
+    server.routes.update({
+        "/rss/global": (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, feed.encode()),
+        ARTICLE_PATH: html((FIXTURES / "kompas_article.html").read_bytes()),
+        OFFTOPIC_PATH: html((FIXTURES / "e2e" / "offtopic-article.html").read_bytes()),
+        "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
+    })
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    server = HTTPServer().start()
+    server.routes["/hook"] = lambda request: (200, {"Content-Type": "text/plain"}, b"ok")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+def shipped_topic() -> dict:
+    topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())["topics"]
+    topic = next(t for t in topics if t["id"] == "armenia-azerbaijan")
+    return {**topic, "channels": ["desk-email", "ops-webhook"]}
+
+
+def write_config(folder: Path, sources: list[dict], smtp: SMTPServer, receiver: HTTPServer,
+                 redis_url: str = "", **settings) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "sources": sources,
+        "topics": [shipped_topic()],
+        "channels": [
+            {"id": "desk-email", "type": "email", "to": ["desk@example.org"],
+             "from": "newswatch@example.org", "smtp_url": smtp.url},
+            {"id": "ops-webhook", "type": "webhook", "url": receiver.url("/hook"),
+             "secret": "${TEST_WEBHOOK_SECRET}", "format": "json",
+             "retry": {"backoff": "1s", "max_backoff": "2s", "max_age": "1h"}},
+        ],
+        "settings": {
+            "redis_url": redis_url,
+            "state_path": str(folder / "state.db"),
+            "allow_private_networks": True,
+            "fetch_timeout": "2s",
+            **settings,
+        },
+    }
+    (folder / "newswatch.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    return folder
+
+
+def kompas_source(site: HTTPServer, **extra) -> dict:
+    return {"id": "kompas-global", "url": site.url("/rss/global"), "kind": "feed",
+            "every": "5m", "full_text": True, "language": "id", "name": "Kompas.com", **extra}
+
+
+def hook_posts(receiver: HTTPServer) -> list[Request]:
+    return [r for r in receiver.requests if r.path == "/hook" and r.method == "POST"]
+
+
+def verify_signature(request: Request) -> None:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    timestamp = headers["x-newswatch-timestamp"]
+    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + request.body,
+                        hashlib.sha256).hexdigest()
+    assert headers["x-newswatch-signature"] == f"sha256={expected}"
+    assert abs(time.time() - int(timestamp)) < 300
+
+
+@pytest.mark.parametrize("mode", ["embedded", "redis"])
+def test_once_sends_one_email_and_one_signed_webhook(mode, tmp_path, news_site, receiver, smtp,
+                                                     request):
+    redis_url = request.getfixturevalue("redis_url") if mode == "redis" else ""
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          redis_url=redis_url)
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET)
+
+    first = run_newswatch(["once", "--config", str(config)], env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "task=poll_source source=kompas-global status=ok http=200 entries=2 new=2 matched=1" \
+        in first.stderr, first.stderr
+
+    # exactly one signed webhook, with the article as SPEC describes it
+    posts = hook_posts(receiver)
+    assert len(posts) == 1, first.stderr
+    post = posts[0]
+    verify_signature(post)
+    headers = {k.lower(): v for k, v in post.headers.items()}
+    assert headers["content-type"].startswith("application/json")
+    assert headers["x-newswatch-event"] == "topic.match"
+    payload = json.loads(post.body)
+    assert headers["x-newswatch-delivery"] == payload["id"]
+    assert payload["event"] == "topic.match" and payload["version"] == 1
+    assert payload["topic"] == {"id": "armenia-azerbaijan", "name": "Armenia–Azerbaijan"}
+    article = payload["article"]
+    assert article["title"] == "PM Armenia Minta agar Relasi Militer dengan Rusia Diperkuat"
+    assert article["authors"] == ["Ardi Priyatno Utomo"]
+    assert article["published"] == "2020-11-21T13:00:00Z"
+    assert article["canonical_url"] == "https://kompas.com" + ARTICLE_PATH
+    assert article["source"]["id"] == "kompas-global"
+    assert article["language"] == "id"
+    text = article["text"]
+    assert text.startswith(CLEAN_TEXT_START) and text.endswith(CLEAN_TEXT_END), text
+    for clutter in ("Baca juga", "Baca berita tanpa iklan", "WhatsApp", "Komentar",
+                    "Bagikan artikel", "Login untuk", "Video rekomendasi"):
+        assert clutter not in text
+    assert "\n\n" in text
+    assert {"Armenia", "Azerbaijan"} <= set(payload["match"]["terms"])
+    assert payload["match"]["score"] > 0 and payload["match"]["snippets"]
+
+    # exactly one email, with the subject and Message-ID of SPEC
+    assert len(smtp.messages) == 1
+    email = smtp.messages[0]
+    assert email["Subject"] == "[Armenia–Azerbaijan] PM Armenia Minta agar Relasi Militer dengan Rusia Diperkuat"
+    assert email.is_multipart()
+    types = {part.get_content_type() for part in email.walk()}
+    assert {"text/plain", "text/html"} <= types
+    assert "Baca juga" not in email.get_body(("plain",)).get_content()
+
+    # nothing for the off-topic article, nothing again on the second run
+    second = run_newswatch(["once", "--config", str(config)], env, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(hook_posts(receiver)) == 1
+    assert len(smtp.messages) == 1
+    assert "new=0" in second.stderr
+
+    status = run_newswatch(["status", "--json", "--config", str(config)], env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["delivery_counts"]["sent"] == 2
+    assert report["sources"][0]["result"] in ("ok", "not_modified")
+
+
+def test_broken_sources_are_logged_and_the_healthy_one_still_alerts(tmp_path, news_site, receiver,
+                                                                     smtp):
+    def slow(_request):
+        time.sleep(4)  # the server is slow on purpose; the fetcher must give up at 2 s
+        return 200, {"Content-Type": "application/rss+xml"}, b"<rss/>"
+
+    news_site.routes.update({
+        "/broken/500": (500, {"Content-Type": "text/plain"}, b"internal error"),
+        "/broken/malformed": (200, {"Content-Type": "application/rss+xml"},
+                              b"<rss><channel><item><title>cut off"),
+        "/broken/slow": slow,
+    })
+    sources = [
+        {"id": "server-error", "url": news_site.url("/broken/500")},
+        {"id": "malformed", "url": news_site.url("/broken/malformed")},
+        {"id": "too-slow", "url": news_site.url("/broken/slow")},
+        kompas_source(news_site),
+    ]
+    config = write_config(tmp_path / "config", sources, smtp, receiver)
+    result = run_newswatch(["once", "--config", str(config)],
+                           subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = result.stderr
+    assert "source=server-error status=error http=500" in log, log
+    assert "source=malformed status=error" in log
+    assert "source=too-slow status=error" in log
+    assert "source=kompas-global status=ok" in log
+    assert len(hook_posts(receiver)) == 1
+    assert len(smtp.messages) == 1
+    assert "Traceback" not in log
+
+
+def test_bad_config_lists_every_problem_and_exits_2(tmp_path):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "sources.yaml").write_text(
+        "sources:\n"
+        "  - id: Bad_Id\n"
+        "    url: ftp://example.org/feed\n"
+        "    every: soon\n"
+        "    colour: blue\n"
+    )
+    (folder / "topics.yaml").write_text(
+        "topics:\n"
+        "  - id: t1\n"
+        "    name: T\n"
+        "    query: '(armenia AND'\n"
+        "    channels: [nowhere]\n"
+    )
+    (folder / "channels.yaml").write_text(
+        "channels:\n"
+        "  - id: mail\n"
+        "    type: email\n"
+        "    to: [a@example.org]\n"
+        "    from: b@example.org\n"
+        "    smtp_url: ${NEWSWATCH_TEST_UNSET_VARIABLE}\n"
+    )
+    result = run_newswatch(["check", "--config", str(folder)], subprocess_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    err = result.stderr
+    sources_file, topics_file, channels_file = (str(folder / n) for n in
+                                                ("sources.yaml", "topics.yaml", "channels.yaml"))
+    assert f"{sources_file}:2: sources[0].id:" in err
+    assert f"{sources_file}:3: sources[0].url:" in err
+    assert f"{sources_file}:4: sources[0].every: bad interval" in err
+    assert f"{sources_file}:5: sources[0].colour: unknown key" in err
+    assert f"{topics_file}:4: topics[0].query:" in err and "position" in err
+    assert f"{topics_file}:5: topics[0].channels: no channel with id 'nowhere'" in err
+    assert f"{channels_file}:6: ${{NEWSWATCH_TEST_UNSET_VARIABLE}}: environment variable is not set" in err
+
+
+def test_shipped_config_is_valid():
+    result = run_newswatch(["check"], subprocess_env(), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "configuration ok" in result.stdout

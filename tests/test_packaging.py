@@ -1,0 +1,82 @@
+"""No Docker engine runs here, so the compose file and Dockerfile are checked by reading them
+and by running, locally, the commands they run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import yaml
+from conftest import ROOT, subprocess_env
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+WORKER_SOURCE = "\n".join(p.read_text() for p in (ROOT / "worker").rglob("*.py"))
+CONFIG_TEXT = "\n".join(p.read_text() for p in (ROOT / "config").glob("*.yaml"))
+
+
+def command_of(service: dict) -> list[str]:
+    command = service["command"]
+    return command if isinstance(command, list) else command.split()
+
+
+def test_compose_has_the_services_of_spec():
+    assert {"redis", "worker", "beat", "flower", "mailcatcher"} <= set(SERVICES)
+    redis_command = " ".join(command_of(SERVICES["redis"]))
+    assert "--appendonly yes" in redis_command, "Redis must persist with AOF"
+    assert command_of(SERVICES["worker"])[:4] == ["celery", "-A", "worker.app", "worker"]
+    assert command_of(SERVICES["beat"])[:4] == ["celery", "-A", "worker.app", "beat"]
+    assert command_of(SERVICES["flower"])[:4] == ["celery", "-A", "worker.app", "flower"]
+    # --scale worker=N needs a worker with no fixed name or published port
+    assert "container_name" not in SERVICES["worker"] and "ports" not in SERVICES["worker"]
+
+
+def test_every_env_variable_passed_is_read_by_the_worker_or_config():
+    for name in ("worker", "beat", "flower"):
+        for variable in SERVICES[name]["environment"]:
+            read = (
+                f'"{variable}"' in WORKER_SOURCE
+                or f"${{{variable}" in CONFIG_TEXT
+            )
+            assert read, f"{name} passes {variable}, which nothing in worker/ or config/ reads"
+
+
+def test_config_variables_have_a_home_in_compose():
+    passed = set(SERVICES["worker"]["environment"])
+    for variable in set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", CONFIG_TEXT)):
+        if variable in ("NEWSWATCH_STATE",):  # the Dockerfile sets it
+            continue
+        assert variable in passed, f"config/ reads ${{{variable}}} but compose never sets it"
+
+
+def test_celery_app_entry_point_loads_with_the_compose_environment(redis_url):
+    env = subprocess_env(NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL=redis_url)
+    code = (
+        "from worker.app import app; import worker.tasks;"
+        "print(app.conf.broker_url); print(sorted(t for t in app.tasks if t.startswith('newswatch.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert redis_url in result.stdout
+    for task in ("newswatch.tick", "newswatch.poll_source", "newswatch.deliver", "newswatch.send_digest"):
+        assert task in result.stdout
+
+
+def test_celery_app_refuses_clearly_without_redis_url():
+    env = subprocess_env(NEWSWATCH_CONFIG=str(ROOT / "config"))
+    result = subprocess.run([sys.executable, "-c", "import worker.app"], env=env,
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode != 0
+    assert "redis_url is empty" in result.stderr
+
+
+def test_dockerfile_installs_the_package_and_runs_unprivileged():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r"pip install .*\.\[docker\]", dockerfile)
+    assert "COPY worker" in dockerfile and "COPY config" in dockerfile
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert "flower" in pyproject  # the [docker] extra the image installs for the flower service

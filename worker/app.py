@@ -1,0 +1,63 @@
+"""The Celery app: broker from the config's `redis_url`, queues by kind of work, beat tick.
+
+`celery -A worker.app worker` and `celery -A worker.app beat` read the config
+named by NEWSWATCH_CONFIG (default: ./config). Beat has one entry, the tick:
+which sources are due lives in the store's sorted set, not in beat, so config
+changes apply without a restart and two beats cannot double-schedule a source.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+from .config import ConfigError, load_config
+
+QUEUES = ("newswatch", "fetch", "deliver")
+
+
+def _broker_url() -> tuple[str, float]:
+    try:
+        config = load_config(os.environ.get("NEWSWATCH_CONFIG"))
+    except ConfigError as error:
+        raise SystemExit(f"newswatch: invalid configuration:\n{error}") from None
+    # The broker can be another server (RabbitMQ); Redis always remains the store.
+    broker = os.environ.get("NEWSWATCH_BROKER_URL") or config.settings.redis_url
+    if not broker:
+        raise SystemExit(
+            "newswatch: settings.redis_url is empty, so there is no broker for Celery.\n"
+            "Set REDIS_URL (e.g. redis://localhost:6379/0), or run `newswatch run` "
+            "for the embedded mode."
+        )
+    return broker, config.settings.tick_every
+
+
+def create_app() -> Celery:
+    broker, tick_every = _broker_url()
+    celery = Celery("newswatch", broker=broker, include=["worker.tasks"])
+    celery.conf.update(
+        task_default_queue="newswatch",
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes={
+            "newswatch.poll_source": {"queue": "fetch"},
+            "newswatch.deliver": {"queue": "deliver"},
+            "newswatch.send_digest": {"queue": "deliver"},
+        },
+        # A delivery in flight on a worker that dies runs again; the ledger stops repeats.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "newswatch-tick": {"task": "newswatch.tick", "schedule": tick_every},
+        },
+        timezone="UTC",
+    )
+    return celery
+
+
+app = create_app()

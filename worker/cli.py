@@ -1,0 +1,297 @@
+"""The `newswatch` command.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import ConfigError, load_config
+from .logs import setup_logging
+from .models import Config
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with the message."""
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    mode = "distributed (Redis)" if config.settings.redis_url else "embedded (SQLite)"
+    print(f"configuration ok: {len(config.sources)} sources, {len(config.topics)} topics, "
+          f"{len(config.channels)} channels; mode: {mode}")
+    return EXIT_OK
+
+
+def _embedded_runtime(config: Config):
+    from .embedded import EmbeddedDispatcher
+    from .runtime import Runtime
+
+    dispatcher = EmbeddedDispatcher()
+    runtime = Runtime(config, dispatcher)
+    dispatcher.runtime = runtime
+    return runtime, dispatcher
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    from .embedded import run_once
+
+    config = _config(args)
+    runtime, dispatcher = _embedded_runtime(config)
+    try:
+        run_once(runtime, dispatcher)
+    finally:
+        dispatcher.shutdown()
+        runtime.close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if config.settings.redis_url:
+        return _run_celery(args)
+    from .embedded import run_forever
+
+    runtime, dispatcher = _embedded_runtime(config)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"newswatch: embedded mode, {len(config.sources)} sources, state in "
+          f"{config.settings.state_path}; Ctrl-C stops", file=sys.stderr)
+    try:
+        run_forever(runtime, dispatcher, stop)
+    finally:
+        dispatcher.shutdown()
+        runtime.close()
+    return EXIT_OK
+
+
+def _run_celery(args: argparse.Namespace) -> int:
+    """With redis_url: a Celery worker with the beat scheduler inside, as `celery … worker -B`."""
+    if args.config:
+        os.environ["NEWSWATCH_CONFIG"] = str(args.config)
+    from .app import app
+
+    app.worker_main(["worker", "--beat", "--loglevel=INFO", "--concurrency=4"])
+    return EXIT_OK
+
+
+def _read_document(target: str, config: Config | None) -> tuple[bytes, str, str | None]:
+    """(body, url, content type) of a URL (fetched through the safe fetcher) or a file."""
+    if target.startswith(("http://", "https://")):
+        from .fetch import Fetcher
+        from .models import Settings
+
+        fetcher = Fetcher(config.settings if config else Settings())
+        try:
+            response = fetcher.get(target, accept="text/html,application/xhtml+xml")
+        finally:
+            fetcher.close()
+        return response.body, response.url, response.content_type
+    path = Path(target)
+    if not path.is_file():
+        raise UsageError(f"{target}: no such file (give a file path or an http(s) URL)")
+    return path.read_bytes(), path.resolve().as_uri(), None
+
+
+def _optional_config(args: argparse.Namespace) -> Config | None:
+    try:
+        return _config(args)
+    except ConfigError:
+        if args.config:
+            raise
+        return None
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from .parser import parse_html
+
+    body, url, content_type = _read_document(args.target, _optional_config(args))
+    article = parse_html(body, args.url or url, content_type=content_type)
+    json.dump(article.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return EXIT_OK
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from .parser import parse_html
+    from .topics import compile_topics
+
+    config = _config(args)
+    if args.topic not in {t.id for t in config.topics}:
+        known = ", ".join(t.id for t in config.topics) or "none"
+        raise UsageError(f"no topic {args.topic!r} in the config (topics: {known})")
+    body, url, content_type = _read_document(args.target, config)
+    article = parse_html(body, args.url or url, content_type=content_type)
+    index = compile_topics(config.topics)
+    print(index.explain(args.topic, article))
+    matches = [m for m in index.match(article) if m.topic_id == args.topic]
+    if matches:
+        match = matches[0]
+        print(f"\nMATCH score={match.score:g} terms={', '.join(match.terms)}")
+        for snippet in match.snippets:
+            print(f"  … {snippet}")
+    else:
+        print("\nNO MATCH")
+    return EXIT_OK
+
+
+def cmd_test_alert(args: argparse.Namespace) -> int:
+    from .alerts.base import build_sender
+    from .alerts.sample import sample_alert
+
+    config = _config(args)
+    if args.channel not in {c.id for c in config.channels}:
+        known = ", ".join(c.id for c in config.channels) or "none"
+        raise UsageError(f"no channel {args.channel!r} in the config (channels: {known})")
+    sender = build_sender(config.channel(args.channel))
+    result = sender.send(sample_alert(args.channel))
+    if result.ok:
+        print(f"{args.channel}: sent ({result.detail})")
+        return EXIT_OK
+    kind = "permanent error" if result.permanent else "failed"
+    print(f"{args.channel}: {kind}: {result.detail}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    config = _config(args)
+    store = open_store(config.settings)
+    try:
+        scheduled = store.scheduled()
+        sources = []
+        for source in config.sources:
+            state = store.source_state(source.id)
+            sources.append({
+                "id": source.id, "last_poll": _when(state.last_poll),
+                "result": state.last_status or "never polled", "http": state.http,
+                "next_due": _when(scheduled.get(source.id) or state.next_due),
+                "failures": state.failures, "error": state.last_error,
+            })
+        deliveries = [
+            {"alert": d.alert_id, "channel": d.channel_id, "topic": d.topic_id,
+             "state": d.state, "attempts": d.attempts, "updated": _when(d.updated_at),
+             "title": d.alert.get("article", {}).get("title", ""), "error": d.last_error}
+            for d in store.recent_deliveries(args.limit)
+        ]
+        counts = store.delivery_counts()
+    finally:
+        store.close()
+    if args.json:
+        json.dump({"sources": sources, "deliveries": deliveries, "delivery_counts": counts},
+                  sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return EXIT_OK
+    _table(["source", "last poll", "result", "http", "next due", "fails", "error"],
+           [[s["id"], s["last_poll"], s["result"], s["http"] or "-", s["next_due"],
+             s["failures"], (s["error"] or "")[:60]] for s in sources])
+    print(f"\ndeliveries: {counts.get('pending', 0)} pending, {counts.get('sent', 0)} sent, "
+          f"{counts.get('failed', 0)} failed")
+    if deliveries:
+        _table(["updated", "channel", "topic", "state", "tries", "title / error"],
+               [[d["updated"], d["channel"], d["topic"], d["state"], d["attempts"],
+                 (d["error"] if d["state"] == "failed" else d["title"])[:60]]
+                for d in deliveries])
+    return EXIT_OK
+
+
+def _table(header: list[str], rows: list[list[object]]) -> None:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for index, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+# ------------------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH",
+                        help="YAML file or folder of *.yaml (default: $NEWSWATCH_CONFIG or ./config)")
+    parser = argparse.ArgumentParser(
+        prog="newswatch", parents=[common],
+        description="Scheduled news monitoring: fetch sources, detect topics, send alerts.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("run", cmd_run, "Run continuously: embedded without redis_url, Celery worker+beat with it.")
+    add("once", cmd_once, "Poll every source once, send the alerts, and exit (for cron).")
+    add("check", cmd_check, "Validate the configuration; list every problem as file:line.")
+    parse = add("parse", cmd_parse, "Print the normalised article of a URL or HTML file as JSON.")
+    parse.add_argument("target", metavar="URL|FILE")
+    parse.add_argument("--url", help="the page's URL when parsing a file (for links and ids)")
+    match = add("match", cmd_match, "Explain whether a topic matches a URL or HTML file.")
+    match.add_argument("--topic", required=True, metavar="ID")
+    match.add_argument("target", metavar="URL|FILE")
+    match.add_argument("--url", help="the page's URL when parsing a file")
+    test_alert = add("test-alert", cmd_test_alert, "Send a sample alert through one channel.")
+    test_alert.add_argument("channel", metavar="CHANNEL")
+    status = add("status", cmd_status, "Show each source's health and the recent deliveries.")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--limit", type=int, default=20, help="recent deliveries to list")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print("newswatch: invalid configuration:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        print(f"newswatch: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as error:  # the one place that turns a crash into exit 1
+        from .logs import redact
+
+        print(f"newswatch: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

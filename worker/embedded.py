@@ -1,0 +1,123 @@
+"""The embedded scheduler: the same jobs as the Celery tasks, in one process.
+
+A small timer queue plus a thread pool stand in for broker and workers, so
+`newswatch run` needs no services and `newswatch once` can run one cycle from cron.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from . import pipeline
+from .runtime import Runtime
+
+log = logging.getLogger("newswatch.embedded")
+
+
+class EmbeddedDispatcher:
+    """Keeps jobs in a heap ordered by due time; `run_due` hands them to a thread pool."""
+
+    def __init__(self, threads: int = 8) -> None:
+        self._heap: list[tuple[float, int, str, tuple[object, ...]]] = []
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="newswatch")
+        self._running: set[Future[object]] = set()
+        self.runtime: Runtime | None = None
+
+    def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
+        with self._lock:
+            heapq.heappush(self._heap, (time.time() + countdown, next(self._counter), job, args))
+        self._wake.set()
+
+    def _pop_due(self, now: float) -> list[tuple[str, tuple[object, ...]]]:
+        with self._lock:
+            due = []
+            while self._heap and self._heap[0][0] <= now:
+                _, _, job, args = heapq.heappop(self._heap)
+                due.append((job, args))
+            return due
+
+    def run_due(self) -> int:
+        """Start every job that is due; returns how many were started."""
+        due = self._pop_due(time.time())
+        for job, args in due:
+            future = self._pool.submit(self._run, job, args)
+            with self._lock:
+                self._running.add(future)
+            future.add_done_callback(self._done)
+        return len(due)
+
+    def _done(self, future: Future[object]) -> None:
+        with self._lock:
+            self._running.discard(future)
+        self._wake.set()
+
+    def _run(self, job: str, args: tuple[object, ...]) -> object:
+        assert self.runtime is not None
+        try:
+            return pipeline.JOBS[job](self.runtime, *args)
+        except Exception:  # a job's failure is logged; the scheduler keeps going
+            log.exception("job %s%r failed", job, args)
+            return None
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running) or bool(self._heap and self._heap[0][0] <= time.time())
+
+    def next_due_in(self) -> float | None:
+        with self._lock:
+            return self._heap[0][0] - time.time() if self._heap else None
+
+    def wait(self, timeout: float) -> None:
+        self._wake.wait(max(0.0, timeout))
+        self._wake.clear()
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher) -> None:
+    """One full cycle: poll every source now, process, deliver; retries wait for the next run."""
+    now = time.time()
+    for source in rt.config.sources:
+        rt.store.schedule(source.id, now)
+    pipeline.tick(rt, now)
+    started_at = time.time()
+    while True:
+        dispatcher.run_due()
+        if not dispatcher.busy():
+            # Jobs left in the heap are retries with a countdown: the ledger keeps
+            # them pending and the next run (or `run`) picks them up.
+            break
+        dispatcher.wait(0.5)
+    elapsed = time.time() - started_at
+    log.debug("cycle finished in %.1fs", elapsed)
+
+
+def run_forever(rt: Runtime, dispatcher: EmbeddedDispatcher, stop: threading.Event) -> None:
+    """The embedded scheduler: tick every `tick_every` seconds, run what is due."""
+    tick_every = rt.config.settings.tick_every
+    next_tick = 0.0
+    while not stop.is_set():
+        now = time.time()
+        if now >= next_tick:
+            try:
+                pipeline.tick(rt, now)
+            except Exception:  # e.g. the state file is locked for a moment
+                log.exception("tick failed")
+            next_tick = now + tick_every
+        dispatcher.run_due()
+        until_job = dispatcher.next_due_in()
+        timeout = next_tick - time.time()
+        if until_job is not None:
+            timeout = min(timeout, until_job)
+        if stop.wait(0) or timeout <= 0:
+            continue
+        dispatcher.wait(min(timeout, 1.0))

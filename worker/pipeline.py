@@ -1,0 +1,367 @@
+"""The stages wired together: tick -> poll_source -> (parse, dedup, match) -> deliver.
+
+Plain Python: every job takes a Runtime and plain arguments, does one step,
+records the result in the store and asks the dispatcher for the next step.
+Celery tasks (tasks.py) and the embedded scheduler (embedded.py) both call
+exactly these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from . import dedup
+from .logs import summary
+from .models import Alert, Article, DeliveryResult, FeedEntry, Match, Source, Topic
+from .runtime import Runtime
+from .store import FAILED, PENDING, SENT, Delivery
+
+log = logging.getLogger("newswatch.pipeline")
+
+# A digest item waits for its period's email, never for the retry sweep.
+NEVER = 1e18
+# Texts shorter than this are too thin to call two stories the same.
+MIN_WORDS_FOR_FINGERPRINT = 40
+NEAR_DUPLICATE_BITS = 3
+MAX_SOURCE_BACKOFF = 3600.0
+
+
+# ------------------------------------------------------------------------------ tick
+
+
+def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
+    """Sync the schedule with the config, then fan out what is due."""
+    started = time.monotonic()
+    now = time.time() if now is None else now
+    store = rt.store
+    scheduled = store.scheduled()
+    configured = {source.id: source for source in rt.config.sources}
+    for source_id in configured.keys() - scheduled.keys():
+        store.schedule(source_id, now)  # new source: due at once
+    for source_id in scheduled.keys() - configured.keys():
+        store.unschedule(source_id)  # removed from config: never polled again
+    hold = max(rt.config.settings.redelivery_after, 60.0)
+    due = [s for s in store.claim_due(now, hold=hold) if s in configured]
+    for source_id in due:
+        rt.dispatcher.enqueue("poll_source", source_id)
+    deliveries = store.due_deliveries(now)
+    for alert_id in deliveries:
+        rt.dispatcher.enqueue("deliver", alert_id)
+    digests = 0
+    for channel in rt.config.channels:
+        if channel.mode != "digest" or not channel.every:
+            continue
+        due_at = store.digest_due(channel.id)
+        if due_at is None:
+            store.set_digest_due(channel.id, now + channel.every)
+        elif due_at <= now:
+            store.set_digest_due(channel.id, now + channel.every)
+            rt.dispatcher.enqueue("send_digest", channel.id)
+            digests += 1
+    result = {"due": len(due), "deliveries": len(deliveries), "digests": digests}
+    if due or deliveries or digests:
+        summary("tick", status="ok", **result, ms=_ms(started))
+    return result
+
+
+# ------------------------------------------------------------------------------ poll
+
+
+@dataclass
+class PollResult:
+    status: str  # ok | not_modified | error
+    http: int | None = None
+    entries: int = 0
+    new: int = 0
+    matched: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+def poll_source(rt: Runtime, source_id: str) -> PollResult:
+    """Fetch one source, process its new entries, record health and the next due time."""
+    from .fetch import FetchError
+    from .sources import SourceError, read_entries
+
+    started = time.monotonic()
+    now = time.time()
+    try:
+        source = rt.config.source(source_id)
+    except StopIteration:
+        rt.store.unschedule(source_id)
+        summary("poll_source", logging.WARNING, source=source_id, status="error",
+                error="not in the config any more")
+        return PollResult("error", error="unknown source")
+    state = rt.store.source_state(source_id)
+    result = PollResult("ok")
+    try:
+        response = rt.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified)
+        result.http = response.status
+        if response.not_modified:
+            result.status = "not_modified"
+        else:
+            state = replace(state, etag=response.etag, last_modified=response.last_modified)
+            entries = read_entries(source, response)
+            result.entries = len(entries)
+            for entry in entries:
+                outcome = process_entry(rt, source, entry)
+                result.new += outcome.new
+                result.matched += outcome.matched
+                result.alerts += outcome.alerts
+    except FetchError as error:
+        result.status, result.error, result.http = "error", error.reason, error.status
+    except SourceError as error:
+        result.status, result.error = "error", f"bad feed: {error}"
+    except Exception as error:  # one broken source never takes the worker down
+        log.exception("poll of %s failed", source_id)
+        result.status, result.error = "error", f"{type(error).__name__}: {error}"
+
+    failures = state.failures + 1 if result.status == "error" else 0
+    interval = source.every
+    if failures:
+        interval = min(source.every * 2 ** min(failures - 1, 10), max(MAX_SOURCE_BACKOFF, source.every))
+    next_due = now + interval
+    rt.store.save_source_state(replace(
+        state, last_poll=now, last_status=result.status, last_error=result.error,
+        http=result.http, failures=failures, next_due=next_due, entries=result.entries,
+        new=result.new,
+    ))
+    rt.store.schedule(source_id, next_due)
+    summary(
+        "poll_source", logging.WARNING if result.status == "error" else logging.INFO,
+        source=source_id, status=result.status, http=result.http, entries=result.entries,
+        new=result.new, matched=result.matched, alerts=result.alerts, error=result.error,
+        ms=_ms(started),
+    )
+    return result
+
+
+# ------------------------------------------------------------------------------ entry
+
+
+@dataclass
+class EntryOutcome:
+    new: int = 0
+    matched: int = 0
+    alerts: int = 0
+
+
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
+    """Parse one entry (and its page), drop what was seen, match topics, create alerts."""
+    if not entry.url:
+        return EntryOutcome()
+    seen_key = "entry:" + dedup.article_id(dedup.canonical_url(entry.url))
+    if not rt.store.first_seen(seen_key, rt.config.settings.dedup_window):
+        return EntryOutcome()
+    try:
+        article = build_article(rt, source, entry)
+        return EntryOutcome(new=1, **match_and_alert(rt, article))
+    except Exception:
+        # Forget it so the next poll tries again: an entry is never silently lost.
+        rt.store.forget_seen(seen_key)
+        raise
+
+
+def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
+    from .fetch import FetchError
+    from .parser import ParseError, parse_entry, parse_html
+
+    page = None
+    if source.full_text:
+        try:
+            if rt.fetcher.allowed_by_robots(entry.url):
+                response = rt.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
+                page = parse_html(response.body, response.url, content_type=response.content_type)
+            else:
+                log.info("robots.txt disallows %s; using the feed entry only", entry.url)
+        except (FetchError, ParseError) as error:
+            reason = getattr(error, "reason", None) or str(error)
+            summary("fetch_page", logging.WARNING, source=source.id, url=entry.url,
+                    status="error", error=reason)
+    return parse_entry(entry, source, page)
+
+
+def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
+    matches = rt.topic_index.match(article)
+    if not matches:
+        return {"matched": 0, "alerts": 0}
+    identity, original_outlet = near_duplicate_identity(rt, article)
+    alerts = 0
+    now = time.time()
+    for match in matches:
+        topic = rt.config.topic(match.topic_id)
+        for channel_id in topic.channels:
+            alert_id = dedup.alert_id(identity, topic.id, channel_id)
+            if original_outlet is not None:
+                # The same story from another outlet: name it on the first alert.
+                if article.source.domain and article.source.domain != original_outlet:
+                    rt.store.add_also_reported(alert_id, article.source.domain)
+                continue
+            alert = Alert(id=alert_id, topic=topic, article=article, match=match,
+                          channel_id=channel_id, detected_at=datetime.fromtimestamp(now, UTC))
+            if create_delivery(rt, alert, now):
+                alerts += 1
+    return {"matched": len(matches), "alerts": alerts}
+
+
+def near_duplicate_identity(rt: Runtime, article: Article) -> tuple[str, str | None]:
+    """The id alerts are keyed on: this article's, or the earlier near-identical story's.
+
+    Returns (identity, outlet of the original when this is a republication).
+    """
+    words = len(article.text.split())
+    if words < MIN_WORDS_FOR_FINGERPRINT:
+        return article.id, None
+    fingerprint = dedup.text_fingerprint(article.text)
+    now = time.time()
+    since = now - rt.config.settings.dedup_window
+    for other_id, other_fingerprint, outlet in rt.store.fingerprints_since(since):
+        if other_id == article.id:
+            return article.id, None
+        if dedup.hamming(fingerprint, other_fingerprint) <= NEAR_DUPLICATE_BITS:
+            return other_id, outlet
+    rt.store.add_fingerprint(article.id, fingerprint, article.source.domain, now)
+    return article.id, None
+
+
+def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
+    channel = rt.config.channel(alert.channel_id)
+    digest = channel.mode == "digest"
+    record = Delivery(
+        alert_id=alert.id, article_id=alert.article.id, topic_id=alert.topic.id,
+        channel_id=channel.id, alert=alert_to_record(alert), created_at=now, updated_at=now,
+        next_attempt_at=NEVER if digest else now,
+    )
+    if not rt.store.create_delivery(record):
+        return False  # another poll, feed or worker got there first
+    if digest:
+        rt.store.add_to_digest(channel.id, alert.id)
+    else:
+        rt.dispatcher.enqueue("deliver", alert.id)
+    return True
+
+
+def alert_to_record(alert: Alert) -> dict:
+    return {
+        "topic": {"id": alert.topic.id, "name": alert.topic.name},
+        "article": alert.article.to_dict(),
+        "match": alert.match.to_dict(),
+        "detected_at": alert.detected_at.isoformat(),
+    }
+
+
+def alert_from_record(rt: Runtime, record: Delivery) -> Alert:
+    data = record.alert
+    try:
+        topic = rt.config.topic(record.topic_id)
+    except StopIteration:  # the topic left the config after the match: keep its name
+        topic = Topic(id=record.topic_id, name=data["topic"]["name"], query="")
+    match = data["match"]
+    return Alert(
+        id=record.alert_id, topic=topic, article=Article.from_dict(data["article"]),
+        match=Match(record.topic_id, match["score"], tuple(match["terms"]),
+                    tuple(match["snippets"])),
+        channel_id=record.channel_id, also_reported_by=tuple(record.also_reported_by),
+        detected_at=datetime.fromisoformat(data["detected_at"]),
+    )
+
+
+# ------------------------------------------------------------------------------ deliver
+
+
+def deliver(rt: Runtime, alert_id: str) -> str:
+    """Send one alert if it is still pending and nobody else holds it; schedule a retry."""
+    started = time.monotonic()
+    now = time.time()
+    settings = rt.config.settings
+    record = rt.store.claim_delivery(alert_id, now, lease=settings.redelivery_after)
+    if record is None:
+        return "skipped"  # sent, failed, not yet due, or another worker has it
+    try:
+        channel = rt.config.channel(record.channel_id)
+    except StopIteration:
+        rt.store.finish_delivery(alert_id, FAILED, "channel not in config", now)
+        summary("deliver", logging.ERROR, alert=alert_id, channel=record.channel_id,
+                status="failed", error="channel not in config")
+        return FAILED
+    alert = alert_from_record(rt, record)
+    result = _send(rt, channel.id, alert)
+    fields = dict(alert=alert_id, channel=channel.id, topic=record.topic_id,
+                  article=alert.article.url, attempt=record.attempts)
+    if result.ok:
+        rt.store.finish_delivery(alert_id, SENT, None, time.time())
+        summary("deliver", status="sent", **fields, detail=result.detail, ms=_ms(started))
+        return SENT
+    age = now - record.created_at
+    if result.permanent or age >= channel.retry.max_age:
+        rt.store.finish_delivery(alert_id, FAILED, result.detail, time.time())
+        why = "permanent error" if result.permanent else "gave up after max_age"
+        summary("deliver", logging.ERROR, status="failed", **fields, error=result.detail,
+                reason=why, ms=_ms(started))
+        return FAILED
+    delay = retry_delay(channel.retry.backoff, channel.retry.max_backoff, record.attempts,
+                        result.retry_after)
+    rt.store.retry_delivery(alert_id, result.detail, now + delay, time.time())
+    rt.dispatcher.enqueue("deliver", alert_id, countdown=delay)
+    summary("deliver", logging.WARNING, status="retry", **fields, error=result.detail,
+            retry_in=round(delay, 1), ms=_ms(started))
+    return PENDING
+
+
+def retry_delay(backoff: float, max_backoff: float, attempts: int,
+                retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter in its upper half; Retry-After wins when longer."""
+    ceiling = min(max_backoff, backoff * 2 ** max(0, attempts - 1))
+    delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max_backoff))
+    return delay
+
+
+def _send(rt: Runtime, channel_id: str, alert: Alert) -> DeliveryResult:
+    try:
+        return rt.sender(channel_id).send(alert)
+    except Exception as error:  # a channel bug is a failed attempt, not a dead worker
+        log.exception("channel %s raised", channel_id)
+        return DeliveryResult(ok=False, detail=f"{type(error).__name__}: {error}")
+
+
+def send_digest(rt: Runtime, channel_id: str) -> str:
+    started = time.monotonic()
+    ids = rt.store.take_digest(channel_id)
+    records = [r for r in (rt.store.delivery(i) for i in ids) if r and r.state == PENDING]
+    if not records:
+        return "empty"
+    alerts = [alert_from_record(rt, r) for r in records]
+    try:
+        result = rt.sender(channel_id).send_digest(alerts)
+    except Exception as error:
+        log.exception("digest for %s raised", channel_id)
+        result = DeliveryResult(ok=False, detail=f"{type(error).__name__}: {error}")
+    now = time.time()
+    if result.ok:
+        for record in records:
+            rt.store.finish_delivery(record.alert_id, SENT, None, now)
+    else:
+        for record in records:  # keep them for the next period
+            rt.store.add_to_digest(channel_id, record.alert_id)
+    summary("send_digest", logging.INFO if result.ok else logging.WARNING, channel=channel_id,
+            status="sent" if result.ok else "retry", alerts=len(records), detail=result.detail,
+            ms=_ms(started))
+    return SENT if result.ok else PENDING
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+JOBS = {
+    "tick": tick,
+    "poll_source": poll_source,
+    "deliver": deliver,
+    "send_digest": send_digest,
+}

@@ -1,0 +1,64 @@
+"""Thin Celery tasks: each loads the process's Runtime and calls one pipeline job."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from celery.signals import after_setup_logger, worker_process_init
+
+from . import pipeline
+from .app import app
+from .logs import install_redaction, setup_logging
+from .runtime import Runtime
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+class CeleryDispatcher:
+    def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
+        task = app.tasks[f"newswatch.{job}"]
+        task.apply_async(args=args, countdown=countdown or None)
+
+
+def runtime() -> Runtime:
+    """One Runtime per worker process, built after fork (sockets are not shared)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime.load(os.environ.get("NEWSWATCH_CONFIG"), CeleryDispatcher())
+        return _runtime
+
+
+@worker_process_init.connect
+def _reset_after_fork(**_: object) -> None:
+    global _runtime
+    _runtime = None
+
+
+@after_setup_logger.connect
+def _logging(logger, **_: object) -> None:  # noqa: ANN001
+    if not logger.handlers:
+        setup_logging()
+    install_redaction(logger)
+
+
+@app.task(name="newswatch.tick")
+def tick() -> dict[str, int]:
+    return pipeline.tick(runtime())
+
+
+@app.task(name="newswatch.poll_source")
+def poll_source(source_id: str) -> str:
+    return pipeline.poll_source(runtime(), source_id).status
+
+
+@app.task(name="newswatch.deliver")
+def deliver(alert_id: str) -> str:
+    return pipeline.deliver(runtime(), alert_id)
+
+
+@app.task(name="newswatch.send_digest")
+def send_digest(channel_id: str) -> str:
+    return pipeline.send_digest(runtime(), channel_id)
