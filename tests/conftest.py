@@ -76,3 +76,41 @@ def run_newswatch(args: list[str], env: dict[str, str], cwd: Path, timeout: floa
         newswatch_command() + args, env=env, cwd=cwd, capture_output=True, text=True,
         timeout=timeout,
     )
+
+
+# --------------------------------------------------------------- loopback servers for scenarios
+
+from scenario import ARTICLE_PATH, OFFTOPIC_PATH, html  # noqa: E402
+from servers import HTTPServer, SMTPServer  # noqa: E402
+
+
+@pytest.fixture
+def news_site():
+    server = HTTPServer().start()
+    base = f"http://127.0.0.1:{server.port}"
+    feed = (TESTS / "fixtures" / "e2e" / "kompas-feed.xml").read_text().replace("{base}", base)
+    server.routes.update({
+        "/rss/global": (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, feed.encode()),
+        ARTICLE_PATH: html((TESTS / "fixtures" / "kompas_article.html").read_bytes()),
+        OFFTOPIC_PATH: html((TESTS / "fixtures" / "e2e" / "offtopic-article.html").read_bytes()),
+        "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
+    })
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    server = HTTPServer().start()
+    server.routes["/hook"] = lambda request: (200, {"Content-Type": "text/plain"}, b"ok")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+

@@ -24,6 +24,15 @@ class Request:
     body: bytes
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        # A client that hangs up (a killed worker, a fetcher that gave up) is part of the test.
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class HTTPServer:
     """A threaded HTTP server on 127.0.0.1 that serves a dict of path -> route."""
@@ -31,7 +40,7 @@ class HTTPServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
-    def start(self) -> HTTPServer:
+    def start(self, port: int = 0) -> HTTPServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,7 +72,7 @@ class HTTPServer:
 
             do_GET = do_POST = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -76,9 +85,13 @@ class HTTPServer:
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def start_on(self, port: int) -> HTTPServer:
+        return self.start(port)
+
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if hasattr(self, "_server"):
+            self._server.shutdown()
+            self._server.server_close()
 
 
 class SMTPServer:

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 from conftest import ROOT
+from scenario import SECRET, hook_posts, kompas_source, verify_signature, write_config
 from servers import wait_for
-from test_end_to_end import SECRET, hook_posts, kompas_source, verify_signature, write_config
 
 
 def start(command: list[str], env: dict[str, str], log_path) -> subprocess.Popen:

@@ -7,106 +7,21 @@ run as a subprocess with the shipped Armenia–Azerbaijan topic.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 from conftest import ROOT, run_newswatch, subprocess_env
-from servers import HTTPServer, Request, SMTPServer
-
-FIXTURES = Path(__file__).parent / "fixtures"
-ARTICLE_PATH = "/global/read/2020/11/21/200000170/pm-armenia-minta-agar-relasi-militer-dengan-rusia-diperkuat"
-OFFTOPIC_PATH = "/money/read/2020/11/21/180500126/harga-cabai-rawit-di-jakarta-naik-jelang-akhir-tahun"
-SECRET = "s3cret-signing-key"
-CLEAN_TEXT_START = "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan"
-CLEAN_TEXT_END = "gedung parlemen juga bisa diterobos."
-
-
-def html(body: bytes) -> tuple[int, dict[str, str], bytes]:
-    return 200, {"Content-Type": "text/html; charset=utf-8"}, body
-
-
-@pytest.fixture
-def news_site():
-    server = HTTPServer().start()
-    base = f"http://127.0.0.1:{server.port}"
-    feed = (FIXTURES / "e2e" / "kompas-feed.xml").read_text().replace("{base}", base)
-    server.routes.update({
-        "/rss/global": (200, {"Content-Type": "application/rss+xml; charset=utf-8"}, feed.encode()),
-        ARTICLE_PATH: html((FIXTURES / "kompas_article.html").read_bytes()),
-        OFFTOPIC_PATH: html((FIXTURES / "e2e" / "offtopic-article.html").read_bytes()),
-        "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"),
-    })
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver():
-    server = HTTPServer().start()
-    server.routes["/hook"] = lambda request: (200, {"Content-Type": "text/plain"}, b"ok")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
-
-
-def shipped_topic() -> dict:
-    topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())["topics"]
-    topic = next(t for t in topics if t["id"] == "armenia-azerbaijan")
-    return {**topic, "channels": ["desk-email", "ops-webhook"]}
-
-
-def write_config(folder: Path, sources: list[dict], smtp: SMTPServer, receiver: HTTPServer,
-                 redis_url: str = "", **settings) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "sources": sources,
-        "topics": [shipped_topic()],
-        "channels": [
-            {"id": "desk-email", "type": "email", "to": ["desk@example.org"],
-             "from": "newswatch@example.org", "smtp_url": smtp.url},
-            {"id": "ops-webhook", "type": "webhook", "url": receiver.url("/hook"),
-             "secret": "${TEST_WEBHOOK_SECRET}", "format": "json",
-             "retry": {"backoff": "1s", "max_backoff": "2s", "max_age": "1h"}},
-        ],
-        "settings": {
-            "redis_url": redis_url,
-            "state_path": str(folder / "state.db"),
-            "allow_private_networks": True,
-            "fetch_timeout": "2s",
-            **settings,
-        },
-    }
-    (folder / "newswatch.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    return folder
-
-
-def kompas_source(site: HTTPServer, **extra) -> dict:
-    return {"id": "kompas-global", "url": site.url("/rss/global"), "kind": "feed",
-            "every": "5m", "full_text": True, "language": "id", "name": "Kompas.com", **extra}
-
-
-def hook_posts(receiver: HTTPServer) -> list[Request]:
-    return [r for r in receiver.requests if r.path == "/hook" and r.method == "POST"]
-
-
-def verify_signature(request: Request) -> None:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    timestamp = headers["x-newswatch-timestamp"]
-    expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + request.body,
-                        hashlib.sha256).hexdigest()
-    assert headers["x-newswatch-signature"] == f"sha256={expected}"
-    assert abs(time.time() - int(timestamp)) < 300
+from scenario import (
+    ARTICLE_PATH,
+    CLEAN_TEXT_END,
+    CLEAN_TEXT_START,
+    SECRET,
+    hook_posts,
+    kompas_source,
+    verify_signature,
+    write_config,
+)
 
 
 @pytest.mark.parametrize("mode", ["embedded", "redis"])

@@ -27,6 +27,7 @@ TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_sc
 CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "retry"}
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold"}
 TOP_KEYS = {"sources", "topics", "channels", "settings"}
 
 
@@ -131,18 +132,17 @@ def _files(path: Path) -> list[Path]:
 
 
 def parse_interval(value: Any) -> float | None:
-    """'5m' -> 300.0; a bare number is seconds; None when malformed or not positive."""
+    """'5m' -> 300.0; a bare number is seconds; None when malformed or negative."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if value > 0 else None
+        return float(value) if value >= 0 else None
     if not isinstance(value, str):
         return None
     match = _INTERVAL.match(value)
     if not match:
         return None
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    return seconds if seconds > 0 else None
+    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 class _Validator:
@@ -193,11 +193,12 @@ class _Validator:
         self.problem(node, key, f"must be true or false, not {node.value!r}")
         return default
 
-    def interval(self, node: _Node | None, key: str, default: float | None) -> float | None:
+    def interval(self, node: _Node | None, key: str, default: float | None,
+                 allow_zero: bool = False) -> float | None:
         if node is None or node.value is None:
             return default
         seconds = parse_interval(node.value)
-        if seconds is None:
+        if seconds is None or (seconds == 0 and not allow_zero):
             self.problem(node, key, f"bad interval {node.value!r} (use e.g. 30s, 5m, 1h)")
             return default
         return seconds
@@ -357,8 +358,8 @@ class _Validator:
                 name = f"settings.{key}"
                 if isinstance(default, bool):
                     values[key] = self.boolean(child, name, default)
-                elif key in ("redelivery_after", "fetch_timeout", "dedup_window", "tick_every"):
-                    values[key] = self.interval(child, name, default)
+                elif isinstance(default, float):
+                    values[key] = self.interval(child, name, default, allow_zero=key in ZERO_OK_SETTINGS)
                 elif isinstance(default, int):
                     values[key] = int(self.number(child, name, default))
                 else:

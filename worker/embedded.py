@@ -89,16 +89,18 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher) -> None:
     for source in rt.config.sources:
         rt.store.schedule(source.id, now)
     pipeline.tick(rt, now)
-    started_at = time.time()
+    # Alerts held back to group republished stories are part of this cycle; later
+    # retries are not: the ledger keeps them pending for the next run (or `run`).
+    hold = rt.config.settings.near_duplicate_hold
     while True:
         dispatcher.run_due()
         if not dispatcher.busy():
-            # Jobs left in the heap are retries with a countdown: the ledger keeps
-            # them pending and the next run (or `run`) picks them up.
-            break
-        dispatcher.wait(0.5)
-    elapsed = time.time() - started_at
-    log.debug("cycle finished in %.1fs", elapsed)
+            # Holds start when a poll creates the alert, so the horizon moves with the work.
+            horizon = (hold + 1.0) if hold else 0.0
+            until_next = dispatcher.next_due_in()
+            if until_next is None or until_next > horizon or time.time() - now > hold + 600:
+                break
+        dispatcher.wait(0.2)
 
 
 def run_forever(rt: Runtime, dispatcher: EmbeddedDispatcher, stop: threading.Event) -> None:

@@ -80,6 +80,10 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     dedup_window: float = 7 * 24 * 3600.0
     tick_every: float = 5.0
+    per_host_interval: float = 1.0  # politeness: minimum time between requests to one host
+    per_host_concurrency: int = 2
+    near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that
+    # republications of the same wire story can be named in it (also_reported_by)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,8 +198,8 @@ def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
             alert_id = dedup.alert_id(identity, topic.id, channel_id)
             if original_outlet is not None:
                 # The same story from another outlet: name it on the first alert.
-                if article.source.domain and article.source.domain != original_outlet:
-                    rt.store.add_also_reported(alert_id, article.source.domain)
+                if outlet_name(article) != original_outlet:
+                    rt.store.add_also_reported(alert_id, outlet_name(article))
                 continue
             alert = Alert(id=alert_id, topic=topic, article=article, match=match,
                           channel_id=channel_id, detected_at=datetime.fromtimestamp(now, UTC))
@@ -224,24 +224,29 @@ def near_duplicate_identity(rt: Runtime, article: Article) -> tuple[str, str | N
             return article.id, None
         if dedup.hamming(fingerprint, other_fingerprint) <= NEAR_DUPLICATE_BITS:
             return other_id, outlet
-    rt.store.add_fingerprint(article.id, fingerprint, article.source.domain, now)
+    rt.store.add_fingerprint(article.id, fingerprint, outlet_name(article), now)
     return article.id, None
+
+
+def outlet_name(article: Article) -> str:
+    return article.source.name or article.source.domain or article.source.id
 
 
 def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
     channel = rt.config.channel(alert.channel_id)
     digest = channel.mode == "digest"
+    hold = rt.config.settings.near_duplicate_hold
     record = Delivery(
         alert_id=alert.id, article_id=alert.article.id, topic_id=alert.topic.id,
         channel_id=channel.id, alert=alert_to_record(alert), created_at=now, updated_at=now,
-        next_attempt_at=NEVER if digest else now,
+        next_attempt_at=NEVER if digest else now + hold,
     )
     if not rt.store.create_delivery(record):
         return False  # another poll, feed or worker got there first
     if digest:
         rt.store.add_to_digest(channel.id, alert.id)
     else:
-        rt.dispatcher.enqueue("deliver", alert.id)
+        rt.dispatcher.enqueue("deliver", alert.id, countdown=hold)
     return True
 
 

@@ -1,0 +1,144 @@
+"""Delivery you can trust: retries through outages, once per (article, topic, channel).
+
+Every scenario runs the real `newswatch` command against real servers on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import newswatch_command, run_newswatch, subprocess_env
+from scenario import AFP_TEXT, SECRET, hook_posts, kompas_source, verify_signature, wire_feed, write_config
+from servers import HTTPServer, SMTPServer, free_port, wait_for
+
+FAST_RETRY = {"backoff": "200ms", "max_backoff": "500ms", "max_age": "1h"}
+
+
+class Runner:
+    """`newswatch run` (embedded) as a subprocess, its log in a file."""
+
+    def __init__(self, config: Path, cwd: Path, **env: str) -> None:
+        self.log_path = cwd / "newswatch.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            newswatch_command() + ["run", "--config", str(config)], cwd=cwd,
+            env=subprocess_env(TEST_WEBHOOK_SECRET=SECRET, **env), stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail("newswatch run did not stop on SIGTERM")
+        self._log.close()
+        return code
+
+
+def ledger(state_db: Path) -> list[dict]:
+    with sqlite3.connect(state_db) as db:
+        return [json.loads(row[0]) for row in db.execute("SELECT data FROM deliveries")]
+
+
+def test_webhook_500_three_times_then_200_delivers_once(tmp_path, news_site, smtp):
+    receiver = HTTPServer().start()
+    answers = iter([500, 500, 500])
+
+    def flaky(_request):
+        return next(answers, 200), {"Content-Type": "text/plain"}, b"-"
+
+    receiver.routes["/hook"] = flaky
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          retry=FAST_RETRY, tick_every="200ms")
+    runner = Runner(config, tmp_path)
+    try:
+        wait_for(lambda: len(hook_posts(receiver)) >= 4, timeout=60, what="the fourth attempt")
+
+        def webhook_record():
+            records = [r for r in ledger(config / "state.db") if r["channel_id"] == "ops-webhook"]
+            return records if records and records[0]["state"] == "sent" else None
+
+        records = wait_for(webhook_record, timeout=30, what="the ledger to say sent")
+    finally:
+        assert runner.stop() == 0
+        receiver.stop()
+    posts = hook_posts(receiver)
+    assert len(posts) == 4, runner.log()
+    ids = {p.headers["X-Newswatch-Delivery"] for p in posts}
+    assert len(ids) == 1, "every retry carries the same alert id"
+    for post in posts:
+        verify_signature(post)
+    assert len(records) == 1 and records[0]["attempts"] == 4
+    assert runner.log().count("task=deliver status=retry") >= 3
+
+
+def test_smtp_down_then_up_delivers_the_email_once(tmp_path, news_site, receiver):
+    port = free_port()
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], SMTPServer(),
+                          receiver, smtp_url=f"smtp://127.0.0.1:{port}", retry=FAST_RETRY,
+                          tick_every="200ms")
+    runner = Runner(config, tmp_path)
+    smtp = SMTPServer(port)
+    try:
+        wait_for(lambda: "channel=desk-email" in runner.log() and "status=retry" in runner.log(),
+                 timeout=60, what="a failed email attempt")
+        smtp.start()
+        wait_for(lambda: smtp.messages, timeout=30, what="the email after SMTP came up")
+
+        def email_sent():
+            records = [r for r in ledger(config / "state.db") if r["channel_id"] == "desk-email"]
+            return records and records[0]["state"] == "sent"
+
+        wait_for(email_sent, timeout=30, what="the ledger to say sent")
+    finally:
+        assert runner.stop() == 0
+        smtp.stop()
+    assert len(smtp.messages) == 1
+    assert "connection refused" in runner.log().lower() or "smtp" in runner.log()
+    assert "Traceback" not in runner.log()
+
+
+def test_the_same_wire_story_from_three_outlets_alerts_once(tmp_path, smtp, receiver):
+    site = HTTPServer().start()
+    base = f"http://127.0.0.1:{site.port}"
+    outlets = [
+        ("kompas", "Kompas.com", "PM Armenia Minta Relasi Militer dengan Rusia Diperkuat",
+         AFP_TEXT),
+        ("tempo", "Tempo.co", "Armenia Ingin Kerja Sama Militer Lebih Erat dengan Rusia",
+         AFP_TEXT + " (AFP/Tempo)"),
+        ("antara", "ANTARA", "Pashinyan: Hubungan Militer dengan Rusia Harus Diperkuat",
+         "Jakarta (ANTARA) - " + AFP_TEXT.replace("menurut laporan", "seperti dilaporkan")),
+    ]
+    sources = []
+    for slug, name, title, text in outlets:
+        site.routes[f"/{slug}/rss"] = (200, {"Content-Type": "application/rss+xml"},
+                                       wire_feed(base, slug, title, text))
+        sources.append({"id": slug, "name": name, "url": f"{base}/{slug}/rss"})
+    config = write_config(tmp_path / "config", sources, smtp, receiver,
+                          near_duplicate_hold="3s", per_host_interval="0s")
+    try:
+        result = run_newswatch(["once", "--config", str(config)],
+                               subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("matched=1") == 3, result.stderr
+    posts = hook_posts(receiver)
+    assert len(posts) == 1, result.stderr
+    assert len(smtp.messages) == 1
+    payload = json.loads(posts[0].body)
+    first = payload["article"]["source"]["name"]
+    assert first in {"Kompas.com", "Tempo.co", "ANTARA"}
+    assert sorted(payload["also_reported_by"]) == sorted(
+        {"Kompas.com", "Tempo.co", "ANTARA"} - {first})
