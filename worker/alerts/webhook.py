@@ -208,6 +208,7 @@ class WebhookSender:
         try:
             return self._result(response)
         finally:
+            _drain(response)
             response.close()
 
     def _result(self, response: requests.Response) -> DeliveryResult:
@@ -225,6 +226,18 @@ class WebhookSender:
             detail += " (redirects are not followed: update the channel url)"
         reason = header_value(redact(str(response.reason or ""), self._secrets), limit=80)
         return DeliveryResult(ok=False, permanent=True, detail=f"{detail} {reason}".strip())
+
+
+def _drain(response: requests.Response, limit: int = 65536) -> None:
+    """Read a short answer to the end so keep-alive reuses the connection; a long one is cut."""
+    read = 0
+    try:
+        for chunk in response.iter_content(16384):
+            read += len(chunk)
+            if read > limit:
+                return
+    except requests.RequestException:
+        return
 
 
 def build(channel: Channel) -> WebhookSender:

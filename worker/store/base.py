@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -57,7 +57,8 @@ class Delivery:
     also_reported_by: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # Not dataclasses.asdict: it deep-copies the alert on every ledger write.
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Delivery:
