@@ -31,7 +31,7 @@ def shipped_topic() -> dict:
 
 def write_config(folder: Path, sources: list[dict], smtp: SMTPServer, receiver: HTTPServer,
                  redis_url: str = "", smtp_url: str = "", retry: dict | None = None,
-                 **settings) -> Path:
+                 email: dict | None = None, **settings) -> Path:
     """A config folder for a scenario: the shipped topic, one email and one webhook channel."""
     folder.mkdir(parents=True, exist_ok=True)
     retry = retry or {"backoff": "1s", "max_backoff": "2s", "max_age": "1h"}
@@ -40,7 +40,7 @@ def write_config(folder: Path, sources: list[dict], smtp: SMTPServer, receiver: 
         "topics": [shipped_topic()],
         "channels": [
             {"id": "desk-email", "type": "email", "to": ["desk@example.org"],
-             "from": "newswatch@example.org", "smtp_url": smtp_url or smtp.url, "retry": retry},
+             "from": "newswatch@example.org", "smtp_url": smtp_url or smtp.url, "retry": retry, **(email or {})},
             {"id": "ops-webhook", "type": "webhook", "url": receiver.url("/hook"),
              "secret": "${TEST_WEBHOOK_SECRET}", "format": "json", "retry": retry},
         ],

@@ -142,3 +142,70 @@ def test_the_same_wire_story_from_three_outlets_alerts_once(tmp_path, smtp, rece
     assert first in {"Kompas.com", "Tempo.co", "ANTARA"}
     assert sorted(payload["also_reported_by"]) == sorted(
         {"Kompas.com", "Tempo.co", "ANTARA"} - {first})
+
+
+def two_story_site() -> tuple[HTTPServer, list[dict]]:
+    site = HTTPServer().start()
+    base = f"http://127.0.0.1:{site.port}"
+    other = ("Presiden Azerbaijan Ilham Aliyev mengunjungi Shusha di Karabakh dan berbicara "
+             "tentang pembangunan kembali wilayah itu setelah perang dengan Armenia.")
+    site.routes["/a"] = (200, {"Content-Type": "application/rss+xml"},
+                         wire_feed(base, "a", "Armenia Minta Relasi Militer Diperkuat", AFP_TEXT))
+    site.routes["/b"] = (200, {"Content-Type": "application/rss+xml"},
+                         wire_feed(base, "b", "Aliyev Kunjungi Shusha", other))
+    return site, [{"id": "a", "url": f"{base}/a"}, {"id": "b", "url": f"{base}/b"}]
+
+
+def test_digest_sends_one_email_with_every_match(tmp_path, smtp, receiver):
+    site, sources = two_story_site()
+    config = write_config(tmp_path / "config", sources, smtp, receiver, tick_every="200ms",
+                          per_host_interval="0s", email={"mode": "digest", "every": "2s"})
+    runner = Runner(config, tmp_path)
+    try:
+        wait_for(lambda: smtp.messages, timeout=60, what="the digest email")
+        wait_for(lambda: len(hook_posts(receiver)) == 2, timeout=30, what="two instant webhooks")
+    finally:
+        assert runner.stop() == 0
+        site.stop()
+    assert len(smtp.messages) == 1, runner.log()
+    body = smtp.messages[0].get_body(("plain",)).get_content()
+    assert "Armenia Minta Relasi Militer Diperkuat" in body and "Aliyev Kunjungi Shusha" in body
+    assert "task=send_digest channel=desk-email status=sent alerts=2" in runner.log()
+
+
+def test_permanent_failure_is_recorded_with_one_clear_line(tmp_path, news_site, smtp):
+    receiver = HTTPServer().start()
+    receiver.routes["/hook"] = (410, {"Content-Type": "text/plain"}, b"gone")
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver)
+    result = run_newswatch(["once", "--config", str(config)],
+                           subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path)
+    receiver.stop()
+    assert result.returncode == 0, result.stderr
+    failed = [line for line in result.stderr.splitlines() if "status=failed" in line]
+    assert len(failed) == 1, result.stderr
+    assert "channel=ops-webhook" in failed[0] and "http=410" in failed[0]
+    assert "article=" in failed[0] and "reason=" in failed[0]
+    assert SECRET not in result.stderr
+    assert len(hook_posts(receiver)) == 1, "a permanent error is not retried"
+    records = [r for r in ledger(config / "state.db") if r["channel_id"] == "ops-webhook"]
+    assert records[0]["state"] == "failed" and "410" in records[0]["last_error"]
+    status = run_newswatch(["status", "--config", str(config)],
+                           subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path)
+    assert "1 failed" in status.stdout and "http=410" in status.stdout
+
+
+def test_test_alert_sends_a_sample_through_one_channel(tmp_path, smtp, receiver):
+    config = write_config(tmp_path / "config", [], smtp, receiver)
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET)
+    result = run_newswatch(["test-alert", "ops-webhook", "--config", str(config)], env,
+                           cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ops-webhook: sent" in result.stdout
+    post = hook_posts(receiver)[0]
+    verify_signature(post)
+    assert json.loads(post.body)["topic"]["name"]
+    missing = run_newswatch(["test-alert", "nowhere", "--config", str(config)], env, cwd=tmp_path)
+    assert missing.returncode == 2 and "no channel 'nowhere'" in missing.stderr
+    receiver.stop()
+    down = run_newswatch(["test-alert", "ops-webhook", "--config", str(config)], env, cwd=tmp_path)
+    assert down.returncode == 1 and "ops-webhook: failed" in down.stderr

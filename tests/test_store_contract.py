@@ -48,6 +48,8 @@ def test_first_seen_is_true_once(store):
     assert store.first_seen("k", ttl=60) is True
     assert store.first_seen("k", ttl=60) is False
     assert store.first_seen("other", ttl=60) is True
+    store.forget_seen("k")
+    assert store.first_seen("k", ttl=60) is True
 
 
 def test_fingerprints_window(store):
@@ -126,3 +128,15 @@ def test_racing_claims_have_one_winner(store, tmp_path):
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_lock_excludes_and_expires(store):
+    assert store.try_lock("x", "me", ttl=60) is True
+    assert store.try_lock("x", "you", ttl=60) is False
+    store.unlock("x", "you")  # not the holder: nothing happens
+    assert store.try_lock("x", "you", ttl=60) is False
+    store.unlock("x", "me")
+    assert store.try_lock("x", "you", ttl=0.05) is True
+    with store.lock("x", wait=5):  # the 50 ms lease runs out; the waiter gets it
+        assert store.try_lock("x", "third", ttl=60) is False
+    assert store.try_lock("x", "third", ttl=60) is True

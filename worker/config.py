@@ -24,7 +24,8 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
-CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "retry"}
+CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
+_DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
 ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold"}
@@ -289,8 +290,13 @@ class _Validator:
         if mode not in ("instant", "digest"):
             self.problem(f["mode"], f"{where}.mode", f"{mode!r} is not one of instant, digest")
         every = self.interval(f.get("every"), f"{where}.every", None)
-        if mode == "digest" and every is None:
-            self.problem(f.get("mode", node), f"{where}.every", "digest mode needs every: (e.g. 1h)")
+        at = self.text(f.get("at"), f"{where}.at")
+        if at is not None and not _DAILY_TIME.match(at):
+            self.problem(f["at"], f"{where}.at", f"{at!r} is not a time of day like 08:00")
+            at = None
+        if mode == "digest" and every is None and at is None:
+            self.problem(f.get("mode", node), f"{where}.every",
+                         "digest mode needs every: (e.g. 1h) or at: (a daily time, e.g. 08:00)")
         retry = RetryPolicy()
         retry_node = f.get("retry")
         if retry_node is not None:
@@ -308,7 +314,8 @@ class _Validator:
                 )
         if ident is None:
             return None
-        return Channel(id=ident, type=channel_type, options=options, mode=mode, every=every, retry=retry)
+        return Channel(id=ident, type=channel_type, options=options, mode=mode, every=every, at=at,
+                       retry=retry)
 
     def topic(self, node: _Node, where: str, seen: dict[str, _Node],
               channel_ids: set[str], source_ids: set[str]) -> Topic | None:

@@ -66,6 +66,7 @@ class Channel:
     options: dict[str, Any] = field(default_factory=dict)  # type-specific keys (to, url, secret…)
     mode: str = "instant"  # instant | digest
     every: float | None = None  # digest period in seconds
+    at: str | None = None  # digest: daily "HH:MM" in options["timezone"] (default UTC)
     retry: RetryPolicy = RetryPolicy()
 
 

@@ -12,11 +12,12 @@ import logging
 import random
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from . import dedup
 from .logs import summary
-from .models import Alert, Article, DeliveryResult, FeedEntry, Match, Source, Topic
+from .models import Alert, Article, Channel, DeliveryResult, FeedEntry, Match, Source, Topic
 from .runtime import Runtime
 from .store import FAILED, PENDING, SENT, Delivery
 
@@ -26,7 +27,10 @@ log = logging.getLogger("newswatch.pipeline")
 NEVER = 1e18
 # Texts shorter than this are too thin to call two stories the same.
 MIN_WORDS_FOR_FINGERPRINT = 40
-NEAR_DUPLICATE_BITS = 3
+# 64-bit SimHash: bits differ with probability angle/pi between the shingle vectors, so
+# <= 10 bits means a cosine of about 0.85+ (a republished wire story with trimmings);
+# unrelated articles, even on the same topic, sit around 25-32 bits apart.
+NEAR_DUPLICATE_BITS = 10
 MAX_SOURCE_BACKOFF = 3600.0
 
 
@@ -53,19 +57,32 @@ def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
         rt.dispatcher.enqueue("deliver", alert_id)
     digests = 0
     for channel in rt.config.channels:
-        if channel.mode != "digest" or not channel.every:
+        if channel.mode != "digest":
             continue
         due_at = store.digest_due(channel.id)
         if due_at is None:
-            store.set_digest_due(channel.id, now + channel.every)
+            store.set_digest_due(channel.id, next_digest_at(channel, now))
         elif due_at <= now:
-            store.set_digest_due(channel.id, now + channel.every)
+            store.set_digest_due(channel.id, next_digest_at(channel, now))
             rt.dispatcher.enqueue("send_digest", channel.id)
             digests += 1
     result = {"due": len(due), "deliveries": len(deliveries), "digests": digests}
     if due or deliveries or digests:
         summary("tick", status="ok", **result, ms=_ms(started))
     return result
+
+
+def next_digest_at(channel: Channel, now: float) -> float:
+    """When a digest channel's next period ends: every N, or daily at HH:MM in its zone."""
+    if channel.at:
+        zone = ZoneInfo(channel.options.get("timezone") or "UTC")
+        hour, minute = (int(part) for part in channel.at.split(":"))
+        local_now = datetime.fromtimestamp(now, zone)
+        target = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if target <= local_now:
+            target += timedelta(days=1)
+        return target.timestamp()
+    return now + (channel.every or 3600.0)
 
 
 # ------------------------------------------------------------------------------ poll
@@ -189,6 +206,13 @@ def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
     matches = rt.topic_index.match(article)
     if not matches:
         return {"matched": 0, "alerts": 0}
+    # One lock over look-up, fingerprint insert and ledger records: a republication seen
+    # by another worker at the same moment finds the original's deliveries in place.
+    with rt.store.lock("fingerprints"):
+        return _alert_matches(rt, article, matches)
+
+
+def _alert_matches(rt: Runtime, article: Article, matches: list[Match]) -> dict[str, int]:
     identity, original_outlet = near_duplicate_identity(rt, article)
     alerts = 0
     now = time.time()
@@ -211,7 +235,8 @@ def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
 def near_duplicate_identity(rt: Runtime, article: Article) -> tuple[str, str | None]:
     """The id alerts are keyed on: this article's, or the earlier near-identical story's.
 
-    Returns (identity, outlet of the original when this is a republication).
+    Returns (identity, outlet of the original when this is a republication). Callers
+    hold the "fingerprints" lock, so look-up and insert are one step across workers.
     """
     words = len(article.text.split())
     if words < MIN_WORDS_FOR_FINGERPRINT:

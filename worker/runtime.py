@@ -41,9 +41,12 @@ class Runtime:
 
     @cached_property
     def fetcher(self) -> Fetcher:
-        from .fetch import Fetcher
+        from .fetch import Fetcher, InProcessHostLimiter
 
-        return Fetcher(self.config.settings)
+        settings = self.config.settings
+        limiter = InProcessHostLimiter(min_interval=settings.per_host_interval,
+                                       max_concurrent=settings.per_host_concurrency)
+        return Fetcher(settings, limiter=limiter)
 
     @cached_property
     def topic_index(self) -> TopicIndex:

@@ -7,7 +7,11 @@ so two workers racing on the same article or delivery never both win.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -167,6 +171,32 @@ class Store(ABC):
 
     @abstractmethod
     def set_digest_due(self, channel_id: str, at: float) -> None: ...
+
+    # --- coordination -----------------------------------------------------------------
+
+    @abstractmethod
+    def try_lock(self, name: str, token: str, ttl: float) -> bool:
+        """Take a named lock for `ttl` seconds unless someone else holds it."""
+
+    @abstractmethod
+    def unlock(self, name: str, token: str) -> None:
+        """Release the lock if `token` still holds it (an expired lock is not stolen back)."""
+
+    @contextmanager
+    def lock(self, name: str, ttl: float = 30.0, wait: float = 60.0) -> Iterator[None]:
+        """Hold a named lock across workers; raises TimeoutError after `wait` seconds."""
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        pause = 0.002
+        while not self.try_lock(name, token, ttl):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"lock {name!r} still held after {wait:g}s")
+            time.sleep(pause)  # back off: the holder needs milliseconds, not a busy loop
+            pause = min(pause * 2, 0.1)
+        try:
+            yield
+        finally:
+            self.unlock(name, token)
 
     # --- lifecycle --------------------------------------------------------------------
 

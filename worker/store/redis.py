@@ -25,6 +25,12 @@ DELIVERIES_RECENT = _P + "deliveries:recent"  # score = last update
 DELIVERY_COUNTS = _P + "deliveries:counts"
 DIGEST = _P + "digest:"
 DIGEST_DUE = _P + "digest_due"
+LOCK = _P + "lock:"
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 _CLAIM_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -103,6 +109,7 @@ class RedisStore(Store):
         self._finish = self.client.register_script(_FINISH_DELIVERY)
         self._retry = self.client.register_script(_RETRY_DELIVERY)
         self._add_also = self.client.register_script(_ADD_ALSO)
+        self._unlock = self.client.register_script(_UNLOCK)
 
     def close(self) -> None:
         self.client.close()
@@ -237,3 +244,11 @@ class RedisStore(Store):
 
     def set_digest_due(self, channel_id: str, at: float) -> None:
         self.client.hset(DIGEST_DUE, channel_id, at)
+
+    # --- coordination -----------------------------------------------------------------
+
+    def try_lock(self, name: str, token: str, ttl: float) -> bool:
+        return bool(self.client.set(LOCK + name, token, nx=True, px=max(1, int(ttl * 1000))))
+
+    def unlock(self, name: str, token: str) -> None:
+        self._unlock(keys=[LOCK + name], args=[token])

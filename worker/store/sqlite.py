@@ -26,6 +26,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at)
 CREATE TABLE IF NOT EXISTS digest_items (
     channel_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (channel_id, alert_id));
 CREATE TABLE IF NOT EXISTS digest_due (channel_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
 
@@ -250,3 +251,18 @@ class SQLiteStore(Store):
                 "INSERT OR REPLACE INTO digest_due (channel_id, at) VALUES (?, ?)", (channel_id, at)
             )
 
+    # --- coordination -----------------------------------------------------------------
+
+    def try_lock(self, name: str, token: str, ttl: float) -> bool:
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT expires_at FROM locks WHERE name = ?", (name,)).fetchone()
+            if row and row[0] > now:
+                return False
+            db.execute("INSERT OR REPLACE INTO locks (name, token, expires_at) VALUES (?, ?, ?)",
+                       (name, token, now + ttl))
+            return True
+
+    def unlock(self, name: str, token: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM locks WHERE name = ? AND token = ?", (name, token))
