@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+import yaml
 from conftest import ROOT, run_newswatch, subprocess_env
 from scenario import (
     ARTICLE_PATH,
@@ -163,3 +164,16 @@ def test_shipped_config_is_valid():
     result = run_newswatch(["check"], subprocess_env(), cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "configuration ok" in result.stdout
+
+
+def test_shipped_config_without_internet_logs_each_failure_and_keeps_going(tmp_path):
+    # The tripwire refuses every name lookup in the subprocess: this is a machine with no
+    # internet, and no packet can leave it whatever the code does.
+    env = subprocess_env(NEWSWATCH_STATE=str(tmp_path / "state.db"))
+    result = run_newswatch(["once", "--config", str(ROOT / "config")], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    polls = [line for line in result.stderr.splitlines() if "task=poll_source" in line]
+    shipped = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text())["sources"]
+    assert len(polls) == len(shipped) >= 5
+    assert all("status=error" in line and "error=" in line for line in polls)
+    assert "Traceback" not in result.stderr
