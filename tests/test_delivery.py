@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from conftest import newswatch_command, run_newswatch, subprocess_env
 from scenario import AFP_TEXT, SECRET, hook_posts, kompas_source, verify_signature, wire_feed, write_config
 from servers import HTTPServer, SMTPServer, free_port, wait_for
+
+from worker.store.sqlite import SQLiteStore
 
 FAST_RETRY = {"backoff": "200ms", "max_backoff": "500ms", "max_age": "1h"}
 
@@ -47,8 +49,11 @@ class Runner:
 
 
 def ledger(state_db: Path) -> list[dict]:
-    with sqlite3.connect(state_db) as db:
-        return [json.loads(row[0]) for row in db.execute("SELECT data FROM deliveries")]
+    store = SQLiteStore(state_db)
+    try:
+        return [asdict(delivery) for delivery in store.recent_deliveries(1000)]
+    finally:
+        store.close()
 
 
 def test_webhook_500_three_times_then_200_delivers_once(tmp_path, news_site, smtp):

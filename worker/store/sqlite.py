@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -20,8 +21,11 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     article_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, outlet TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints (at);
 CREATE TABLE IF NOT EXISTS deliveries (
-    alert_id TEXT PRIMARY KEY, state TEXT NOT NULL, next_attempt_at REAL NOT NULL,
-    lease_until REAL NOT NULL, updated_at REAL NOT NULL, data TEXT NOT NULL);
+    alert_id TEXT PRIMARY KEY, article_id TEXT NOT NULL, topic_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL, alert TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL, last_error TEXT, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, next_attempt_at REAL NOT NULL, lease_until REAL NOT NULL,
+    also_reported_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS digest_items (
     channel_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (channel_id, alert_id));
@@ -142,64 +146,77 @@ class SQLiteStore(Store):
 
     # --- deliveries -------------------------------------------------------------------
 
-    def _write(self, db: sqlite3.Connection, delivery: Delivery) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO deliveries "
-            "(alert_id, state, next_attempt_at, lease_until, updated_at, data) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (delivery.alert_id, delivery.state, delivery.next_attempt_at, delivery.lease_until,
-             delivery.updated_at, delivery.to_json()),
+    # Each ledger step is one SQL statement (atomic on its own): no read-modify-write
+    # round trips on the hot path of every alert.
+    _COLUMNS = ("alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error, "
+                "created_at, updated_at, next_attempt_at, lease_until, also_reported_by")
+
+    @staticmethod
+    def _row_to_delivery(row: tuple | None) -> Delivery | None:
+        if row is None:
+            return None
+        (alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error,
+         created_at, updated_at, next_attempt_at, lease_until, also) = row
+        return Delivery(
+            alert_id=alert_id, article_id=article_id, topic_id=topic_id, channel_id=channel_id,
+            alert=json.loads(alert), state=state, attempts=attempts, last_error=last_error,
+            created_at=created_at, updated_at=updated_at, next_attempt_at=next_attempt_at,
+            lease_until=lease_until, also_reported_by=json.loads(also),
         )
 
-    def _read(self, db: sqlite3.Connection, alert_id: str) -> Delivery | None:
-        row = db.execute("SELECT data FROM deliveries WHERE alert_id = ?", (alert_id,)).fetchone()
-        return Delivery.from_json(row[0]) if row else None
-
     def create_delivery(self, delivery: Delivery) -> bool:
-        with self._tx() as db:
-            if self._read(db, delivery.alert_id) is not None:
-                return False
-            self._write(db, delivery)
-            return True
+        d = delivery
+        cursor = self._db().execute(
+            f"INSERT OR IGNORE INTO deliveries ({self._COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.alert_id, d.article_id, d.topic_id, d.channel_id,
+             json.dumps(d.alert, ensure_ascii=False), d.state, d.attempts, d.last_error,
+             d.created_at, d.updated_at, d.next_attempt_at, d.lease_until,
+             json.dumps(d.also_reported_by, ensure_ascii=False)),
+        )
+        return cursor.rowcount == 1
 
     def delivery(self, alert_id: str) -> Delivery | None:
-        return self._read(self._db(), alert_id)
+        row = self._db().execute(
+            f"SELECT {self._COLUMNS} FROM deliveries WHERE alert_id = ?", (alert_id,)
+        ).fetchone()
+        return self._row_to_delivery(row)
 
     def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
-        with self._tx() as db:
-            current = self._read(db, alert_id)
-            if (
-                current is None
-                or current.state != PENDING
-                or current.next_attempt_at > now
-                or current.lease_until > now
-            ):
-                return None
-            claimed = current.but(attempts=current.attempts + 1, lease_until=now + lease,
-                                  updated_at=now)
-            self._write(db, claimed)
-            return claimed
+        row = self._db().execute(
+            "UPDATE deliveries SET attempts = attempts + 1, lease_until = ?, updated_at = ? "
+            "WHERE alert_id = ? AND state = ? AND next_attempt_at <= ? AND lease_until <= ? "
+            f"RETURNING {self._COLUMNS}",
+            (now + lease, now, alert_id, PENDING, now, now),
+        ).fetchone()
+        return self._row_to_delivery(row)
 
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
         assert state in (SENT, FAILED)
-        with self._tx() as db:
-            current = self._read(db, alert_id)
-            if current is not None:
-                self._write(db, current.but(state=state, last_error=error, lease_until=0.0,
-                                            updated_at=now))
+        self._db().execute(
+            "UPDATE deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ? "
+            "WHERE alert_id = ?",
+            (state, error, now, alert_id),
+        )
 
     def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
-        with self._tx() as db:
-            current = self._read(db, alert_id)
-            if current is not None and current.state == PENDING:
-                self._write(db, current.but(last_error=error, lease_until=0.0, updated_at=now,
-                                            next_attempt_at=next_attempt_at))
+        self._db().execute(
+            "UPDATE deliveries SET last_error = ?, lease_until = 0, updated_at = ?, "
+            "next_attempt_at = ? WHERE alert_id = ? AND state = ?",
+            (error, now, next_attempt_at, alert_id, PENDING),
+        )
 
     def add_also_reported(self, alert_id: str, outlet: str) -> None:
         with self._tx() as db:
-            current = self._read(db, alert_id)
-            if current is not None and outlet not in current.also_reported_by:
-                self._write(db, current.but(also_reported_by=[*current.also_reported_by, outlet]))
+            row = db.execute(
+                "SELECT also_reported_by FROM deliveries WHERE alert_id = ?", (alert_id,)
+            ).fetchone()
+            if row is None:
+                return
+            outlets = json.loads(row[0])
+            if outlet not in outlets:
+                db.execute("UPDATE deliveries SET also_reported_by = ? WHERE alert_id = ?",
+                           (json.dumps([*outlets, outlet], ensure_ascii=False), alert_id))
 
     def due_deliveries(self, now: float, limit: int = 500) -> list[str]:
         rows = self._db().execute(
@@ -211,9 +228,9 @@ class SQLiteStore(Store):
 
     def recent_deliveries(self, limit: int = 20) -> list[Delivery]:
         rows = self._db().execute(
-            "SELECT data FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,)
+            f"SELECT {self._COLUMNS} FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [Delivery.from_json(row[0]) for row in rows]
+        return [self._row_to_delivery(row) for row in rows]
 
     def delivery_counts(self) -> dict[str, int]:
         rows = self._db().execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
