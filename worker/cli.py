@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .config import ConfigError, config_path, load_config
 from .logs import setup_logging
 from .models import Config
 
@@ -40,12 +40,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _embedded_runtime(config: Config):
+def _embedded_runtime(config: Config, config_arg: str | None):
     from .embedded import EmbeddedDispatcher
     from .runtime import Runtime
 
     dispatcher = EmbeddedDispatcher()
-    runtime = Runtime(config, dispatcher)
+    runtime = Runtime(config, dispatcher, config_path=str(config_path(config_arg)))
     dispatcher.runtime = runtime
     return runtime, dispatcher
 
@@ -54,7 +54,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     from .embedded import run_once
 
     config = _config(args)
-    runtime, dispatcher = _embedded_runtime(config)
+    runtime, dispatcher = _embedded_runtime(config, args.config)
     try:
         run_once(runtime, dispatcher)
     finally:
@@ -69,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_celery(args)
     from .embedded import run_forever
 
-    runtime, dispatcher = _embedded_runtime(config)
+    runtime, dispatcher = _embedded_runtime(config, args.config)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:

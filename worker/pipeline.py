@@ -40,6 +40,7 @@ MAX_SOURCE_BACKOFF = 3600.0
 def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
     """Sync the schedule with the config, then fan out what is due."""
     started = time.monotonic()
+    rt.reload_if_changed()
     now = time.time() if now is None else now
     store = rt.store
     scheduled = store.scheduled()

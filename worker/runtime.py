@@ -6,11 +6,15 @@ and the dispatcher is either Celery (distributed) or the embedded scheduler.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .config import load_config, secrets_of
+from .config import ConfigError, load_config, secrets_of
+from .config import config_path as config_file_path
 from .logs import register_secrets
 from .models import Config
 from .store import Store, open_store
@@ -21,23 +25,74 @@ if TYPE_CHECKING:
     from .topics import TopicIndex
 
 
+log = logging.getLogger("newswatch.runtime")
+
+
+def _stamp(path: str | None) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of the config files: changes when any file is edited."""
+    if path is None:
+        return ()
+    root = Path(path)
+    files = sorted(root.glob("*.y*ml")) if root.is_dir() else [root]
+    stamp = []
+    for file in files:
+        try:
+            info = file.stat()
+        except OSError:
+            continue
+        stamp.append((str(file), info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
 class Dispatcher(Protocol):
     def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
         """Run pipeline job `job` (poll_source, deliver, send_digest…) with `args` later."""
 
 
 class Runtime:
-    def __init__(self, config: Config, dispatcher: Dispatcher, store: Store | None = None) -> None:
+    def __init__(self, config: Config, dispatcher: Dispatcher, store: Store | None = None,
+                 config_path: str | None = None) -> None:
         self.config = config
         self.dispatcher = dispatcher
         self.store = store or open_store(config.settings)
+        self.config_path = config_path
+        self._config_stamp = _stamp(config_path)
+        self._checked_at = time.monotonic()
         self._senders: dict[str, Sender] = {}
         self._lock = threading.Lock()
         register_secrets(secrets_of(config))
 
     @classmethod
     def load(cls, config_path: str | None, dispatcher: Dispatcher) -> Runtime:
-        return cls(load_config(config_path), dispatcher)
+        path = str(config_file_path(config_path))
+        return cls(load_config(path), dispatcher, config_path=path)
+
+    def reload_if_changed(self, every: float = 5.0) -> bool:
+        """Pick up edited config files without a restart (checked at most every `every` s).
+
+        An invalid edit is logged and ignored: the running config stays in force.
+        The store and broker are not swapped; changing redis_url needs a restart.
+        """
+        if self.config_path is None or time.monotonic() - self._checked_at < every:
+            return False
+        self._checked_at = time.monotonic()
+        stamp = _stamp(self.config_path)
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as error:
+            log.error("config change ignored, it is invalid:\n%s", error)
+            return False
+        with self._lock:
+            self.config = config
+            self._senders.clear()
+            self.__dict__.pop("topic_index", None)
+        register_secrets(secrets_of(config))
+        log.info("config reloaded: %d sources, %d topics, %d channels",
+                 len(config.sources), len(config.topics), len(config.channels))
+        return True
 
     @cached_property
     def fetcher(self) -> Fetcher:

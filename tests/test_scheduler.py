@@ -1,0 +1,88 @@
+"""The due-queue scheduler: sources due from the store, config edits live, no double scheduling."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import yaml
+from conftest import newswatch_command, subprocess_env
+from servers import HTTPServer, wait_for
+
+from worker import pipeline
+from worker.models import Config, Settings, Source
+from worker.runtime import Runtime
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, tuple]] = []
+        self._lock = threading.Lock()
+
+    def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
+        with self._lock:
+            self.jobs.append((job, args))
+
+
+def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
+    sources = tuple(Source(id=f"s{i}", url=f"https://example.org/{i}", every=300) for i in range(50))
+    config = Config(sources, (), (), Settings(redis_url=redis_url))
+    recorders = [Recorder(), Recorder()]
+    runtimes = [Runtime(config, recorder) for recorder in recorders]
+    barrier = threading.Barrier(2)
+
+    def beat(runtime: Runtime) -> None:
+        barrier.wait()
+        for _ in range(30):
+            pipeline.tick(runtime)
+
+    threads = [threading.Thread(target=beat, args=(rt,)) for rt in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    polls = Counter(args[0] for r in recorders for job, args in r.jobs if job == "poll_source")
+    assert set(polls) == {s.id for s in sources}
+    assert max(polls.values()) == 1, "a source was scheduled twice"
+    for runtime in runtimes:
+        runtime.close()
+
+
+def test_config_edits_take_effect_without_a_restart(tmp_path):
+    site = HTTPServer().start()
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    site.routes["/a"] = site.routes["/b"] = (200, {"Content-Type": "application/rss+xml"}, feed)
+    config_file = tmp_path / "newswatch.yaml"
+
+    def write(source_ids: list[str]) -> None:
+        config_file.write_text(yaml.safe_dump({
+            "sources": [{"id": s, "url": site.url(f"/{s}"), "every": "1h"} for s in source_ids],
+            "settings": {"state_path": str(tmp_path / "state.db"), "tick_every": "200ms",
+                         "allow_private_networks": True},
+        }))
+
+    write(["a"])
+    log_path = tmp_path / "run.log"
+    import subprocess
+
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config_file)],
+                                   env=subprocess_env(), cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: "source=a status=ok" in log_path.read_text(), timeout=30,
+                     what="the first source polled")
+            write(["a", "b"])
+            wait_for(lambda: "source=b status=ok" in log_path.read_text(), timeout=30,
+                     what="the added source polled after the edit")
+            config_file.write_text("sources: [this is not valid")
+            wait_for(lambda: "config change ignored" in log_path.read_text(), timeout=30,
+                     what="the invalid edit to be refused")
+            assert process.poll() is None, "an invalid edit must not stop the worker"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            site.stop()
+    text = log_path.read_text()
+    assert text.count("source=a status=ok") == 1, "every: 1h — polled once"
+    assert "config reloaded: 2 sources" in text
