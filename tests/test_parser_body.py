@@ -1,0 +1,117 @@
+"""Main-text heuristics, one small page each (tests/fixtures/parser/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from worker.parser import parse_html
+from worker.parser.blocks import linearise
+from worker.parser.boilerplate import is_boilerplate_line
+from worker.parser.document import parse_tree
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parser"
+
+
+def parse_fixture(name: str, url: str = "https://news.example.org/2020/11/21/story"):
+    return parse_html((FIXTURES / name).read_bytes(), url)
+
+
+def test_teaser_grid_beside_the_story_is_not_body():
+    article = parse_fixture("teasers.html")
+    assert article.text.startswith("The city council approved on Tuesday")
+    assert article.text.endswith("by seven to two.")
+    assert "School board" not in article.text
+    assert "Library extends" not in article.text
+    assert article.text.count("\n\n") == 2
+
+
+def test_br_separated_paragraphs_and_inline_related_link():
+    article = parse_fixture("br_paragraphs.html")
+    paragraphs = article.text.split("\n\n")
+    assert paragraphs[0].startswith("Bekasi - Banjir merendam ratusan rumah")
+    assert "Baca juga" not in article.text
+    assert "Hujan Deras Diprediksi" not in article.text
+    assert any(p.startswith("Petugas gabungan") for p in paragraphs)
+    assert "Tentang kami" not in article.text
+
+
+def test_comments_share_bar_and_read_more_are_dropped():
+    article = parse_fixture("comments.html")
+    assert "Great article" not in article.text
+    assert "Share on Facebook" not in article.text
+    assert "Read more" not in article.text
+    assert article.text.split("\n\n") == [
+        "Tides are the rise and fall of sea levels caused by the combined effects of the "
+        "gravitational forces exerted by the Moon and the Sun.",
+        "Some shorelines experience a semi-diurnal tide, two nearly equal high and low tides "
+        "each day, while others see only one of each.",
+        "The shape of the coastline and the depth of the water change the timing and the "
+        "height of the tide in each place.",
+    ]
+
+
+def test_table_rows_read_as_lines():
+    article = parse_fixture("table.html")
+    assert "1 Ana Souza 212" in article.text.split("\n\n")
+    assert article.text.endswith("for the first time since 2015.")
+
+
+def test_json_ld_article_body_is_the_fallback_for_script_rendered_pages():
+    body = "First paragraph of a page that renders with JavaScript only, long enough to count."
+    html = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": "Rendered", "articleBody": "{body}\\n\\nBaca juga: Other story\\n\\n'
+        'Second paragraph, also from the structured data of the page."}</script></head>'
+        '<body><div id="app"></div></body></html>'
+    )
+    article = parse_html(html, "https://example.org/a")
+    assert article.text == body + "\n\nSecond paragraph, also from the structured data of the page."
+
+
+def test_itemprop_article_body_wins_over_longer_comments():
+    paragraphs = "".join(f"<p>Line {i} of the listing: 10 de março</p>" for i in range(5))
+    comment = "<p>" + "A long reader comment that rambles on about many things. " * 10 + "</p>"
+    html = (
+        f'<html><body><div itemprop="articleBody"><p>Calendar of the season, as announced by '
+        f"the organisers this week.</p>{paragraphs}"
+        "<p>Dates may still change, the organisers warned.</p></div>"
+        f'<div class="respond">{comment * 3}</div></body></html>'
+    )
+    article = parse_html(html, "https://example.org/calendar")
+    assert "Line 4 of the listing" in article.text
+    assert "reader comment" not in article.text
+
+
+def test_blocks_carry_link_share_and_owner():
+    root = parse_tree('<html><body><p>Text <a href="/x">linked words</a> more</p></body></html>')
+    (block,) = linearise(root.find("body"))
+    assert block.text == "Text linked words more"
+    assert block.link_chars == len("linked words")
+    assert block.owner.tag == "p"
+
+
+def test_boilerplate_lines_in_several_languages():
+    for line in [
+        "Baca juga: Armenia Ganti Menteri Pertahanan",
+        "Lihat juga: Video Banjir",
+        "Read more: How waves form",
+        "Read also: the previous story",
+        "ADVERTISEMENT",
+        "Baca berita tanpa iklan. Gabung Kompas.com+",
+        "Simak breaking news dan berita pilihan kami langsung di ponselmu.",
+        "Video rekomendasi",
+        "Komentar",
+        "Bagikan artikel ini melalui",
+        "Login untuk memaksimalkan pengalaman mengakses Kompas.com",
+        "Lesen Sie auch: Der Bericht",
+        "Follow her on Twitter @someone.",
+        "Natalie Naccache | Bloomberg | Getty Images",
+        "Alat terapi temuan mahasiswa UGM. (Bagus Kurniawan/detikcom)",
+    ]:
+        assert is_boilerplate_line(line), line
+    for line in [
+        "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan menyerukan kooperasi.",
+        "Related to this, the minister said the talks would continue.",
+        "Pada tahap pertama tahun ini, pemerintah membangun 331 ribu unit rumah. (Mvi/Ali)",
+    ]:
+        assert not is_boilerplate_line(line), line

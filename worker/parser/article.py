@@ -1,0 +1,144 @@
+"""Assembly: the stages wired together into one Article, for pages and feed entries."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from ..dedup import article_id, canonical_url
+from ..models import Article, FeedEntry, Source, SourceInfo
+from .body import extract_paragraphs, filter_text, fragment_paragraphs, json_ld_body
+from .dates import find_date
+from .document import parse_tree, to_text
+from .errors import ParseError
+from .language import detect_language
+from .metadata import (
+    Metadata,
+    extract_metadata,
+    registrable_domain,
+    site_name_from_domain,
+)
+from .text import clean_line, join_paragraphs
+
+# Below this, a DOM extraction probably missed the article and JSON-LD articleBody may do better.
+_MIN_BODY_CHARS = 200
+
+
+def parse_html(html: str | bytes, url: str, *, content_type: str | None = None) -> Article:
+    """Normalise one fetched page into an Article.
+
+    `content_type` is the HTTP Content-Type header (its charset is a decoding hint).
+    Raises ParseError only when the input is not a document at all.
+    """
+    text = to_text(html, content_type)
+    try:
+        return _parse_text(text, url)
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: hostile input gives ParseError only
+        raise ParseError(f"could not parse {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse_text(text: str, url: str) -> Article:
+    root = parse_tree(text)
+    if root is None:
+        return _assemble(Metadata(), [], url)
+    meta = extract_metadata(root, url)
+    paragraphs = extract_paragraphs(root)
+    if len("".join(paragraphs)) < _MIN_BODY_CHARS:
+        from_ld = json_ld_body(meta.json_ld)
+        if len("".join(from_ld)) > len("".join(paragraphs)):
+            paragraphs = from_ld
+    if meta.published is None:
+        # A dateline opening the text itself ("JAKARTA, 21/11/2020 - …").
+        meta.published = find_date(paragraphs[0][:200]) if paragraphs else None
+    return _assemble(meta, filter_text(paragraphs), url)
+
+
+def _usable_canonical(candidate: str | None) -> bool:
+    # Another site's canonical is honoured too: a syndicated copy naming the original
+    # is the same article, which is exactly what deduplication needs to know.
+    return bool(candidate) and urlsplit(candidate).scheme in ("http", "https") and bool(
+        urlsplit(candidate).hostname)
+
+
+def _assemble(meta: Metadata, paragraphs: list[str], url: str) -> Article:
+    chosen = meta.canonical if _usable_canonical(meta.canonical) else url
+    canonical = canonical_url(chosen)
+    domain = registrable_domain(urlsplit(url).hostname or "")
+    body = join_paragraphs(paragraphs)
+    return Article(
+        id=article_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        title=meta.title,
+        authors=tuple(meta.authors),
+        published=meta.published,
+        updated=meta.updated,
+        source=SourceInfo(id="", name=meta.site_name or site_name_from_domain(domain),
+                          domain=domain),
+        language=_language(meta.language, body),
+        summary=meta.description,
+        text=body,
+        section=meta.section,
+        tags=tuple(meta.tags),
+        image=meta.image,
+    )
+
+
+def _language(declared: str | None, body: str) -> str | None:
+    """The declared language unless the text clearly says otherwise: templates often
+    keep a default lang="en" on pages written in Indonesian."""
+    detected = detect_language(body)
+    return detected if detected and detected != declared else declared
+
+
+def _fragment_text(fragment: str) -> str:
+    """Clean body text of feed HTML, through the same block rules as pages."""
+    try:
+        return join_paragraphs(filter_text(fragment_paragraphs(fragment)))
+    except Exception:  # noqa: BLE001 - a hostile feed item degrades to no text, never a crash
+        return ""
+
+
+def _strip_html(fragment: str) -> str:
+    if "<" not in fragment:
+        return clean_line(fragment)
+    return _fragment_text(fragment) or clean_line(re.sub(r"<[^>]*>", " ", fragment))
+
+
+def parse_entry(entry: FeedEntry, source: Source, page: Article | None = None) -> Article:
+    """One Article from a feed entry, and the parsed page when it was fetched.
+
+    The page wins for body text, authors and canonical URL; the feed fills what the
+    page lacks. Feed content goes through the same body cleaning as pages.
+    """
+    feed_text = _fragment_text(entry.content) if entry.content else ""
+    page_text = page.text if page else ""
+    text = page_text if len(page_text) >= len(feed_text) else feed_text
+    url = entry.url or (page.url if page else "")
+    canonical = page.canonical_url if page and page.canonical_url else canonical_url(url)
+    domain = registrable_domain(urlsplit(url).hostname or "") or (
+        page.source.domain if page else ""
+    )
+    name = source.name or (page.source.name if page else "") or site_name_from_domain(domain)
+    summary = _strip_html(entry.summary) if entry.summary else (page.summary if page else "")
+    title = clean_line(_strip_html(entry.title)) if entry.title else (page.title if page else "")
+    article = Article(
+        id=article_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        title=title or (page.title if page else ""),
+        authors=(page.authors if page and page.authors else tuple(entry.authors)),
+        published=(page.published if page and page.published else entry.published),
+        updated=(page.updated if page and page.updated else entry.updated),
+        source=SourceInfo(id=source.id, name=name, domain=domain),
+        language=(page.language if page and page.language else None) or entry.language
+        or source.language or detect_language(text),
+        summary=summary,
+        text=text,
+        section=page.section if page else None,
+        tags=tuple(dict.fromkeys((page.tags if page else ()) + tuple(entry.tags))),
+        image=(page.image if page and page.image else entry.image),
+    )
+    return article

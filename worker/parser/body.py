@@ -1,0 +1,215 @@
+"""Main text: find the container that holds the article, then keep its prose blocks.
+
+1. Container. The element the publisher marked itemprop=articleBody when there
+   is one; otherwise every block votes for its block-level ancestors with its
+   prose characters (unlinked text in blocks long enough to be sentences) minus
+   a penalty for link text and short fragments, and the element with the highest
+   total wins. Link lists pull a candidate down, while an ad slot between two
+   halves of an article costs less than the second half brings.
+2. Run. Inside a scored container, the densest contiguous run of prose, which
+   stops where link lists that share the container begin.
+3. Blocks. Link-dense blocks, known furniture lines, orphan headings and
+   label-like fragments at the edges are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .blocks import Block, linearise
+from .boilerplate import is_boilerplate_line
+from .clean import clean_tree
+from .document import MAX_INPUT_CHARS, parse_tree
+from .text import clean_line, split_paragraphs
+
+MAX_ANCESTORS = 40  # deeper containers than this are not articles; bounds the work per block
+LINK_PENALTY = 1.0
+SHORT_PENALTY = 0.3
+MIN_MARKED_CHARS = 200
+RUN_LINK_PENALTY = 1.5
+ARTICLE_SHARE = 0.6
+_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
+
+
+def _prose(block: Block) -> float:
+    """Characters of sentence-like, unlinked text in the block."""
+    if block.is_heading or block.link_density > 0.5:
+        return 0.0
+    length = len(block.text)
+    if length >= 80 or (length >= 25 and _SENTENCE_END.search(block.text)):
+        return length * (1 - block.link_density)
+    return 0.0
+
+
+def _short(block: Block) -> float:
+    """Cost of a fragment that is neither prose nor link (labels, dates, bylines)."""
+    if block.is_heading or _prose(block) > 0:
+        return 0.0
+    return SHORT_PENALTY * (len(block.text) - block.link_chars)
+
+
+def _penalty(block: Block) -> float:
+    if block.is_heading:
+        return 0.0
+    return LINK_PENALTY * block.link_chars + _short(block)
+
+
+def choose_container(blocks: list[Block]) -> etree._Element | None:
+    """The element whose blocks carry the most prose net of link text and fragments."""
+    gains: dict[etree._Element, float] = {}
+    for block in blocks:
+        value = _prose(block) - _penalty(block)
+        if value == 0.0:
+            continue
+        el = block.owner
+        for _ in range(MAX_ANCESTORS):
+            if el is None:
+                break
+            gains[el] = gains.get(el, 0.0) + value
+            el = el.getparent()
+    if not gains:
+        return None
+    best = max(gains, key=gains.__getitem__)
+    # A page that appends further stories (infinite scroll, "more posts") puts each in its
+    # own <article>: when one of them carries most of the winner's prose, it is the story.
+    articles = [el for el in gains if el.tag == "article" and el is not best and _within(el, best)]
+    if articles:
+        top = max(articles, key=gains.__getitem__)
+        if gains[top] >= ARTICLE_SHARE * gains[best]:
+            return top
+    return best
+
+
+def marked_body(scope: etree._Element) -> etree._Element | None:
+    """The element the publisher marked itemprop=articleBody, when it holds real text.
+
+    Publishers add this for search engines, and it is more precise than any score.
+    """
+    best, best_length = None, 0
+    for el in scope.iter():
+        if isinstance(el.tag, str) and el.get("itemprop") == "articleBody":
+            length = len(clean_line(" ".join(el.itertext())))
+            if length > best_length:
+                best, best_length = el, length
+    return best if best_length >= MIN_MARKED_CHARS else None
+
+
+def _within(el: etree._Element, container: etree._Element) -> bool:
+    for _ in range(MAX_ANCESTORS + 1):
+        if el is None:
+            return False
+        if el is container:
+            return True
+        el = el.getparent()
+    return False
+
+
+def keep_block(block: Block) -> bool:
+    """Is this block article text (inside the chosen container)?"""
+    if block.owner.tag == "h1":
+        return False  # the headline is Article.title, not body
+    if block.link_density > 0.5 and not _linked_sentence(block):
+        return False
+    return not is_boilerplate_line(block.text)
+
+
+def _linked_sentence(block: Block) -> bool:
+    """A real sentence that happens to be mostly a link ("…was re-opened earlier this year.").
+    Related-story links are bare headlines: no closing punctuation, fewer words."""
+    return (
+        block.link_density < 0.95
+        and len(block.text.split()) >= 8
+        and bool(_SENTENCE_END.search(block.text))
+    )
+
+
+def extract_paragraphs(root: etree._Element) -> list[str]:
+    """The article paragraphs of a cleaned-up page tree (cleans `root` in place)."""
+    clean_tree(root)
+    body = root.find("body")
+    scope = body if body is not None else root
+    marked = marked_body(scope)
+    blocks = linearise(scope, also_blocks=frozenset() if marked is None else frozenset([marked]))
+    container = marked if marked is not None else choose_container(blocks)
+    if container is None:
+        return []
+    inside = [b for b in blocks if _within(b.owner, container)]
+    if marked is None:
+        inside = densest_run(inside)
+    kept = _drop_orphan_headings([b for b in inside if keep_block(b)])
+    return _trim_fragments([b.text for b in kept])
+
+
+def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
+    """Headings introduce text; one followed by another heading or by nothing heads a
+    widget ("More Blog Stories") whose items were removed."""
+    kept: list[Block] = []
+    for index, block in enumerate(blocks):
+        if block.is_heading:
+            following = blocks[index + 1] if index + 1 < len(blocks) else None
+            if following is None or following.is_heading:
+                continue
+        kept.append(block)
+    return kept
+
+
+def densest_run(blocks: list[Block]) -> list[Block]:
+    """The contiguous run of blocks with the most prose net of (heavily weighted) links.
+
+    Inside a container, the article is one run of prose; teaser lists that share the
+    container alternate a linked headline with a blurb, and every headline costs
+    more than its blurb brings, so the run stops where the teasers begin.
+    """
+    best_sum, best_start, best_end = 0.0, 0, 0
+    running, start = 0.0, 0
+    for index, block in enumerate(blocks):
+        links = block.link_chars if block.link_density > 0.5 else 0
+        value = _prose(block) - RUN_LINK_PENALTY * links - _short(block)
+        if running <= 0:
+            running, start = 0.0, index
+        running += value
+        if running > best_sum:
+            best_sum, best_start, best_end = running, start, index + 1
+    return blocks[best_start:best_end] if best_sum > 0 else blocks
+
+
+def _trim_fragments(paragraphs: list[str]) -> list[str]:
+    """Drop label-like fragments (bylines, dates, counters) at the edges of the body."""
+    def fragment(text: str) -> bool:
+        return len(text) < 40 and not _SENTENCE_END.search(text)
+
+    start, end = 0, len(paragraphs)
+    while start < end and fragment(paragraphs[start]):
+        start += 1
+    while end > start and fragment(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[start:end]
+
+
+def fragment_paragraphs(fragment: str) -> list[str]:
+    """Paragraphs of an HTML fragment that is already the article (feed content)."""
+    root = parse_tree(f"<html><body>{fragment[:MAX_INPUT_CHARS]}</body></html>")
+    if root is None:
+        return []
+    clean_tree(root)
+    body = root.find("body")
+    blocks = linearise(body if body is not None else root)
+    return [b.text for b in blocks if keep_block(b)]
+
+
+def json_ld_body(objects: list[dict]) -> list[str]:
+    """articleBody from JSON-LD, split into paragraphs, furniture lines removed."""
+    for obj in objects:
+        value = obj.get("articleBody")
+        if isinstance(value, str) and value.strip():
+            return [p for p in split_paragraphs(value) if not is_boilerplate_line(p)]
+    return []
+
+
+def filter_text(paragraphs: list[str]) -> list[str]:
+    """Final guard for any path: no furniture line reaches Article.text."""
+    return [p for p in (clean_line(p) for p in paragraphs) if p and not is_boilerplate_line(p)]
+
+

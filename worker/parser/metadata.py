@@ -1,0 +1,351 @@
+"""Page metadata: title, authors, dates, canonical URL, section, tags, image, site, language.
+
+Each field reads the most deliberate source first (JSON-LD, then OpenGraph and
+other <meta>, then visible markup), because publishers fill those for search
+engines and keep them accurate, while visible markup varies by template.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from .clean import is_furniture
+from .dates import find_date, parse_date
+from .text import clean_line
+
+_ARTICLE_TYPES = re.compile(r"article|posting|report|blog|news", re.IGNORECASE)
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·•»]\s+|\s+::\s+")
+_PAGINATION_SUFFIX = re.compile(r"\s+Halaman\s+(?:all|\d+)\s*$", re.IGNORECASE)
+_BYLINE_LABEL = re.compile(
+    r"^\s*(?:by|oleh|penulis|reporter|written by|author|autor|par|von|por)\s*[:\-]?\s+",
+    re.IGNORECASE,
+)
+_AUTHOR_CLASS = re.compile(r"(?:^|[\s_-])(?:author|byline|penulis|reporter|writer)(?:$|[\s_-])",
+                           re.IGNORECASE)
+# Publishers put their own name in author fields; those are not bylines.
+_NOT_A_NAME = re.compile(
+    r"https?://|@|\d{3,}|\.(?:com|co|id|net|org)\b|^pt\.?\s|"
+    r"\b(?:media|cyber|news|redaksi|tim|team|staff|admin|editor|inc|ltd|corp)\b",
+    re.IGNORECASE,
+)
+_DATE_CLASS = re.compile(r"date|time|tanggal|waktu|publish|posted|dateline", re.IGNORECASE)
+MAX_BYLINE_SCAN = 20_000  # bylines sit near the top; a page this far down has none to find
+_SECOND_LEVEL = frozenset("co com net org gov ac or go web sch edu mil ne gob nic my biz".split())
+
+
+@dataclass
+class Metadata:
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    updated: datetime | None = None
+    canonical: str | None = None
+    site_name: str = ""
+    language: str | None = None
+    description: str = ""
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    json_ld: list[dict] = field(default_factory=list)
+
+
+def registrable_domain(host: str) -> str:
+    """example.co.id from news.example.co.id, without a public-suffix download."""
+    host = (host or "").lower().strip(".").strip("[]")
+    if _is_ip_address(host):
+        return host  # an address has no registrable part
+    if host.startswith("www."):
+        host = host[4:]
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def site_name_from_domain(domain: str) -> str:
+    return domain[:1].upper() + domain[1:] if domain else ""
+
+
+def _meta(root: etree._Element) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for el in root.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content and key not in values:
+            values[key] = content.strip()
+    return values
+
+
+def _json_ld(root: etree._Element) -> list[dict]:
+    """All JSON-LD objects, @graph flattened, article-like types first."""
+    objects: list[dict] = []
+    for script in root.iter("script"):
+        if "ld+json" not in (script.get("type") or ""):
+            continue
+        try:
+            data = json.loads((script.text or "").strip().rstrip(";"), strict=False)
+        except (ValueError, RecursionError):
+            continue
+        pending = data if isinstance(data, list) else [data]
+        while pending and len(objects) < 200:
+            item = pending.pop(0)
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                if isinstance(item.get("@graph"), list):
+                    pending.extend(item["@graph"])
+                objects.append(item)
+
+    def article_first(obj: dict) -> int:
+        kind = obj.get("@type")
+        kinds = " ".join(kind) if isinstance(kind, list) else str(kind or "")
+        return 0 if _ARTICLE_TYPES.search(kinds) else 1
+
+    return sorted(objects, key=article_first)
+
+
+def _first(objects: list[dict], key: str) -> object:
+    for obj in objects:
+        if obj.get(key):
+            return obj[key]
+    return None
+
+
+def _names(value: object) -> list[str]:
+    """Person names from a JSON-LD author value (string, object, list)."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items[:20]:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, list):
+            name = name[0] if name else None
+        if isinstance(name, str):
+            names.extend(_split_names(name))
+    return names
+
+
+def _split_names(text: str) -> list[str]:
+    text = _BYLINE_LABEL.sub("", clean_line(text))
+    parts = re.split(r"\s*(?:,|;|&|\band\b|\bdan\b|\|)\s*", text)
+    return [p for p in (clean_line(p) for p in parts) if p and not _NOT_A_NAME.search(p)]
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    unique: list[str] = []
+    for value in values:
+        key = value.casefold()
+        if key not in seen and len(value) <= 80:
+            seen.add(key)
+            unique.append(value)
+    return unique
+
+
+def _text(el: etree._Element) -> str:
+    return clean_line("".join(el.itertext()))
+
+
+def _in_furniture(el: etree._Element) -> bool:
+    """Inside comments, related stories and the like ("comment-author" is a commenter)."""
+    for _, ancestor in zip(range(12), el.iterancestors(), strict=False):
+        if is_furniture(ancestor):
+            return True
+    return is_furniture(el) and "author" not in el.get("class", "")
+
+
+def _visible_authors(root: etree._Element) -> list[str]:
+    names: list[str] = []
+    for checked, el in enumerate(root.iter("a", "span", "div", "p", "address")):
+        if checked > MAX_BYLINE_SCAN:
+            break
+        if el.get("rel") == "author" or el.get("itemprop") == "author" or _AUTHOR_CLASS.search(
+            f"{el.get('class', '')} {el.get('id', '')}"
+        ):
+            text = _text(el)
+            if 2 < len(text) <= 80 and not _in_furniture(el):
+                names.extend(_split_names(text))
+        if len(names) >= 5:
+            break
+    if names:
+        return names
+    # Kompas-style credit blocks: a "Penulis"/"Reporter" label beside the name. Searching
+    # the text nodes (not every element's full text) keeps this linear on huge pages.
+    for node in root.xpath(
+        "//body//text()[contains(., 'Penulis') or contains(., 'Reporter')]"
+    )[:20]:
+        holder = node.getparent()
+        for el in (holder, holder.getparent() if holder is not None else None):
+            if el is None:
+                continue
+            text = _text(el)
+            match = re.match(r"^(?:Penulis|Reporter)\s*:?\s*(.{3,60})$", text) or re.match(
+                r"^(.{3,60}?)\s*(?:Penulis|Reporter)$", text
+            )
+            if match:
+                return _split_names(match.group(1))
+    return []
+
+
+def clean_title(title: str, site_name: str, domain: str) -> str:
+    """The headline without the site suffix or prefix (" - Kompas.com", "Reuters | ")."""
+    title = clean_line(title)
+    separators = list(_TITLE_SEPARATORS.finditer(title))
+    if separators:
+        brands = {b for b in (site_name.casefold(), domain.casefold(),
+                              domain.split(".")[0].casefold()) if b}
+
+        def is_brand(part: str) -> bool:
+            folded = part.strip().casefold()
+            return bool(folded) and len(folded) < 40 and any(
+                folded == b or b in folded for b in brands
+            )
+
+        last, first = separators[-1], separators[0]
+        if is_brand(title[last.end():]):
+            title = title[: last.start()]
+        elif is_brand(title[: first.start()]):
+            title = title[first.end():]
+    return _PAGINATION_SUFFIX.sub("", title).strip()
+
+
+def extract_metadata(root: etree._Element, url: str) -> Metadata:
+    """Everything but the body, read before cleaning (cleaning drops <head> and <script>)."""
+    meta = _meta(root)
+    ld = _json_ld(root)
+    host = urlsplit(url).hostname or ""
+    data = Metadata(json_ld=ld)
+
+    data.site_name = clean_line(
+        meta.get("og:site_name")
+        or str(_first([o["publisher"] for o in ld if isinstance(o.get("publisher"), dict)], "name")
+               or "")
+        or meta.get("application-name", "")
+    )
+    domain = registrable_domain(host)
+
+    canonical = None
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            canonical = urljoin(url, link.get("href").strip())
+            break
+    data.canonical = canonical or (urljoin(url, meta["og:url"]) if meta.get("og:url") else None)
+
+    headline = _first(ld, "headline")
+    title_el = root.find(".//title")
+    raw_title = (
+        meta.get("og:title")
+        or (headline if isinstance(headline, str) else "")
+        or meta.get("twitter:title")
+        or (_text(title_el) if title_el is not None else "")
+    )
+    if not raw_title:
+        h1 = root.find(".//h1")
+        raw_title = _text(h1) if h1 is not None else ""
+    data.title = clean_title(raw_title, data.site_name, domain)
+
+    authors = _names(_first(ld, "author"))
+    if not authors:
+        for key in ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author"):
+            if meta.get(key):
+                authors = _split_names(meta[key])
+                if authors:
+                    break
+    if not authors:
+        authors = _visible_authors(root)
+    data.authors = _dedupe(authors)[:10]
+
+    published = _first(ld, "datePublished") or _first(ld, "dateCreated")
+    data.published = parse_date(published if isinstance(published, str) else None)
+    for key in ("article:published_time", "og:published_time", "datepublished", "pubdate",
+                "publishdate", "publish-date", "date", "dc.date", "dc.date.issued",
+                "sailthru.date", "parsely-pub-date", "content_publishdate"):
+        if data.published is None and meta.get(key):
+            data.published = parse_date(meta[key])
+    if data.published is None:
+        for el in root.iter("time"):
+            data.published = parse_date(el.get("datetime") or _text(el))
+            if data.published:
+                break
+    if data.published is None:
+        data.published = visible_date(root)
+    modified = _first(ld, "dateModified")
+    data.updated = parse_date(modified if isinstance(modified, str) else None) or parse_date(
+        meta.get("article:modified_time") or meta.get("og:updated_time")
+    )
+
+    section = _first(ld, "articleSection")
+    if isinstance(section, list):
+        section = section[0] if section else None
+    data.section = clean_line(str(section or meta.get("article:section") or "")) or None
+    keywords = _first(ld, "keywords")
+    tags = [meta[k] for k in ("article:tag",) if meta.get(k)]
+    for el in root.iter("meta"):
+        if el.get("property") == "article:tag" and el.get("content"):
+            tags.append(el.get("content"))
+    if isinstance(keywords, list):
+        tags.extend(str(k) for k in keywords)
+    elif isinstance(keywords, str):
+        tags.extend(keywords.split(","))
+    elif meta.get("keywords") or meta.get("news_keywords"):
+        tags.extend((meta.get("news_keywords") or meta["keywords"]).split(","))
+    data.tags = _dedupe([clean_line(t) for t in tags if clean_line(t)])[:30]
+
+    image = meta.get("og:image") or meta.get("twitter:image")
+    if not image:
+        ld_image = _first(ld, "image")
+        if isinstance(ld_image, list):
+            ld_image = ld_image[0] if ld_image else None
+        image = ld_image.get("url") if isinstance(ld_image, dict) else ld_image
+    data.image = urljoin(url, image) if isinstance(image, str) and image else None
+
+    data.description = clean_line(
+        meta.get("description") or meta.get("og:description") or meta.get("twitter:description") or ""
+    )
+    language = (
+        root.get("lang") or root.get("xml:lang") or meta.get("content-language")
+        or meta.get("og:locale") or meta.get("language") or _first(ld, "inLanguage")
+    )
+    data.language = normalise_language(language if isinstance(language, str) else None)
+    return data
+
+
+def normalise_language(code: str | None) -> str | None:
+    """'id', 'en'… from 'id-ID', 'en_US', 'in' (the old code for Indonesian)."""
+    if not code:
+        return None
+    base = re.split(r"[-_]", code.strip().lower())[0]
+    base = {"in": "id", "ind": "id", "eng": "en"}.get(base, base)
+    return base if re.fullmatch(r"[a-z]{2,3}", base) else None
+
+
+def visible_date(root: etree._Element) -> datetime | None:
+    """A dateline printed on the page ("Kompas.com - 21/11/2020, 20:00 WIB") in an element
+    named like a date; read before cleaning, which removes article headers."""
+    body = root.find("body")
+    if body is None:
+        return None
+    for checked, el in enumerate(body.iter()):
+        if checked > MAX_BYLINE_SCAN:
+            break
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "time" or _DATE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            moment = find_date(clean_line("".join(el.itertext()))[:300])
+            if moment:
+                return moment
+    return None
