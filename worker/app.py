@@ -14,8 +14,7 @@ from celery import Celery
 from kombu import Queue
 
 from .config import ConfigError, load_config
-
-QUEUES = ("newswatch", "fetch", "deliver")
+from .queues import DEFAULT_QUEUE, QUEUES, ROUTES
 
 
 def _broker_url() -> tuple[str, float]:
@@ -38,13 +37,9 @@ def create_app() -> Celery:
     broker, tick_every = _broker_url()
     celery = Celery("newswatch", broker=broker, include=["worker.tasks"])
     celery.conf.update(
-        task_default_queue="newswatch",
+        task_default_queue=DEFAULT_QUEUE,
         task_queues=[Queue(name) for name in QUEUES],
-        task_routes={
-            "newswatch.poll_source": {"queue": "fetch"},
-            "newswatch.deliver": {"queue": "deliver"},
-            "newswatch.send_digest": {"queue": "deliver"},
-        },
+        task_routes=ROUTES,
         # A delivery in flight on a worker that dies runs again; the ledger stops repeats.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

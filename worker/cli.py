@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -52,11 +53,17 @@ def _embedded_runtime(config: Config, config_arg: str | None):
 
 def cmd_once(args: argparse.Namespace) -> int:
     from .embedded import run_once
+    from .progress import Progress
 
     config = _config(args)
     runtime, dispatcher = _embedded_runtime(config, args.config)
+    progress = Progress() if Progress.wanted() else None
+    if progress:
+        # The live line and the closing table replace the per-task lines on a terminal;
+        # errors still print, and the failures are listed in the table.
+        logging.getLogger().setLevel(logging.ERROR)
     try:
-        run_once(runtime, dispatcher)
+        run_once(runtime, dispatcher, progress)
     finally:
         dispatcher.shutdown()
         runtime.close()
@@ -204,11 +211,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             for d in store.recent_deliveries(args.limit)
         ]
         counts = store.delivery_counts()
+        queues = _queue_depths(config)
     finally:
         store.close()
     if args.json:
-        json.dump({"sources": sources, "deliveries": deliveries, "delivery_counts": counts},
-                  sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({"sources": sources, "deliveries": deliveries, "delivery_counts": counts,
+                   "queues": queues}, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return EXIT_OK
     _table(["source", "last poll", "result", "http", "next due", "fails", "error"],
@@ -216,12 +224,31 @@ def cmd_status(args: argparse.Namespace) -> int:
              s["failures"], (s["error"] or "")[:60]] for s in sources])
     print(f"\ndeliveries: {counts.get('pending', 0)} pending, {counts.get('sent', 0)} sent, "
           f"{counts.get('failed', 0)} failed")
+    if queues:
+        print("queues: " + ", ".join(f"{name} {depth}" for name, depth in queues.items()))
     if deliveries:
         _table(["updated", "channel", "topic", "state", "tries", "title / error"],
                [[d["updated"], d["channel"], d["topic"], d["state"], d["attempts"],
                  (d["error"] if d["state"] == "failed" else d["title"])[:60]]
                 for d in deliveries])
     return EXIT_OK
+
+
+def _queue_depths(config: Config) -> dict[str, int]:
+    """Messages waiting in each Celery queue (Redis broker only; embedded mode has none)."""
+    if not config.settings.redis_url:
+        return {}
+    import redis
+
+    from .queues import QUEUES
+
+    client = redis.Redis.from_url(config.settings.redis_url, socket_timeout=5)
+    try:
+        return {name: int(client.llen(name)) for name in QUEUES}
+    except redis.exceptions.RedisError:
+        return {}
+    finally:
+        client.close()
 
 
 def _table(header: list[str], rows: list[list[object]]) -> None:

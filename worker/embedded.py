@@ -14,15 +14,19 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import pipeline
+from .logs import summary
+from .progress import Progress
 from .runtime import Runtime
 
 log = logging.getLogger("newswatch.embedded")
+CYCLE_LINE_EVERY = 60.0
 
 
 class EmbeddedDispatcher:
     """Keeps jobs in a heap ordered by due time; `run_due` hands them to a thread pool."""
 
     def __init__(self, threads: int = 8) -> None:
+        self.stats = CycleStats()
         self._heap: list[tuple[float, int, str, tuple[object, ...]]] = []
         self._counter = itertools.count()
         self._lock = threading.Lock()
@@ -62,10 +66,12 @@ class EmbeddedDispatcher:
     def _run(self, job: str, args: tuple[object, ...]) -> object:
         assert self.runtime is not None
         try:
-            return pipeline.JOBS[job](self.runtime, *args)
+            result = pipeline.JOBS[job](self.runtime, *args)
         except Exception:  # a job's failure is logged; the scheduler keeps going
             log.exception("job %s%r failed", job, args)
-            return None
+            result = None
+        self.stats.record(job, result)
+        return result
 
     def busy(self) -> bool:
         with self._lock:
@@ -83,7 +89,48 @@ class EmbeddedDispatcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher) -> None:
+class CycleStats:
+    """What a cycle did, for the per-cycle log line and the terminal summary."""
+
+    FIELDS = ("polled", "not_modified", "failed", "entries", "new", "matched", "alerts",
+              "sent", "retrying", "undeliverable")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> dict[str, int]:
+        with self._lock:
+            previous = dict(getattr(self, "counts", {}))
+            self.counts = dict.fromkeys(self.FIELDS, 0)
+            self.failures: list[tuple[str, str]] = []
+            self.started = time.monotonic()
+        return previous
+
+    def record(self, job: str, result: object) -> None:
+        with self._lock:
+            counts = self.counts
+            if job == "poll_source" and isinstance(result, pipeline.PollResult):
+                counts["polled"] += 1
+                counts["not_modified"] += result.status == "not_modified"
+                if result.status == "error":
+                    counts["failed"] += 1
+                    self.failures.append((result.source_id, result.error or "error"))
+                for key in ("entries", "new", "matched", "alerts"):
+                    counts[key] += getattr(result, key)
+            elif job == "deliver":
+                counts["sent"] += result == pipeline.SENT
+                counts["retrying"] += result == pipeline.PENDING
+                counts["undeliverable"] += result == pipeline.FAILED
+
+    def log_line(self, due: int | None = None) -> None:
+        with self._lock:
+            fields = {"due": due, **self.counts,
+                      "ms": int((time.monotonic() - self.started) * 1000)}
+        summary("cycle", status="ok", **fields)
+
+
+def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher, progress: Progress | None = None) -> None:
     """One full cycle: poll every source now, process, deliver; retries wait for the next run."""
     now = time.time()
     for source in rt.config.sources:
@@ -94,6 +141,8 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher) -> None:
     hold = rt.config.settings.near_duplicate_hold
     while True:
         dispatcher.run_due()
+        if progress:
+            progress.update(dispatcher.stats.counts, len(rt.config.sources))
         if not dispatcher.busy():
             # Holds start when a poll creates the alert, so the horizon moves with the work.
             horizon = (hold + 1.0) if hold else 0.0
@@ -101,14 +150,24 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher) -> None:
             if until_next is None or until_next > horizon or time.time() - now > hold + 600:
                 break
         dispatcher.wait(0.2)
+    dispatcher.stats.log_line(due=len(rt.config.sources))
+    if progress:
+        progress.finish(dispatcher.stats)
 
 
 def run_forever(rt: Runtime, dispatcher: EmbeddedDispatcher, stop: threading.Event) -> None:
     """The embedded scheduler: tick every `tick_every` seconds, run what is due."""
     tick_every = rt.config.settings.tick_every
     next_tick = 0.0
+    next_cycle_line = time.time() + CYCLE_LINE_EVERY
     while not stop.is_set():
         now = time.time()
+        if now >= next_cycle_line:
+            # In continuous mode a "cycle" is a period: one line a minute when anything ran.
+            if dispatcher.stats.counts["polled"] or dispatcher.stats.counts["sent"]:
+                dispatcher.stats.log_line()
+            dispatcher.stats.reset()
+            next_cycle_line = now + CYCLE_LINE_EVERY
         if now >= next_tick:
             try:
                 pipeline.tick(rt, now)

@@ -91,6 +91,7 @@ def next_digest_at(channel: Channel, now: float) -> float:
 
 @dataclass
 class PollResult:
+    source_id: str
     status: str  # ok | not_modified | error
     http: int | None = None
     entries: int = 0
@@ -113,9 +114,9 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         rt.store.unschedule(source_id)
         summary("poll_source", logging.WARNING, source=source_id, status="error",
                 error="not in the config any more")
-        return PollResult("error", error="unknown source")
+        return PollResult(source_id, "error", error="unknown source")
     state = rt.store.source_state(source_id)
-    result = PollResult("ok")
+    result = PollResult(source_id, "ok")
     try:
         response = rt.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified)
         result.http = response.status
