@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the services the tests talk to are up: Redis on 127.0.0.1:6379.
-# Starts it when it is installed but stopped; installs it with apt-get (as root) when missing.
+# Make sure the services the tests talk to are up: Redis on 127.0.0.1:6379 and
+# RabbitMQ on 127.0.0.1:5672 (the alternative broker). Each is started when installed
+# but stopped, and installed with apt-get (as root) when missing.
 set -euo pipefail
 
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
@@ -23,3 +24,22 @@ if ! redis_up; then
   redis_up || { echo "ensure-services: Redis did not come up" >&2; exit 1; }
 fi
 echo "ensure-services: redis ok" >&2
+
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+if ! rabbit_up; then
+  if ! command -v rabbitmq-server >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "ensure-services: installing rabbitmq-server" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+    else
+      echo "ensure-services: RabbitMQ is not running and rabbitmq-server is not installed" >&2
+      exit 1
+    fi
+  fi
+  echo "ensure-services: starting rabbitmq-server" >&2
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 120); do rabbit_up && break; sleep 0.5; done
+  rabbit_up || { echo "ensure-services: RabbitMQ did not come up" >&2; exit 1; }
+fi
+echo "ensure-services: rabbitmq ok" >&2

@@ -54,3 +54,34 @@ def test_worker_and_beat_deliver_the_alert(tmp_path, news_site, receiver, smtp, 
     assert "task=poll_source source=kompas-global status=ok" in log, log
     assert "task=deliver" in log and "status=sent" in log
     assert worker_code == 0 and beat_code == 0
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def test_rabbitmq_as_the_broker_with_redis_as_the_store(tmp_path, news_site, receiver, smtp,
+                                                        redis_url, celery_bin):
+    from conftest import subprocess_env
+
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          redis_url=redis_url, tick_every="1s")
+    # A fresh vhost-less queue set per run would be ideal; purging ours keeps runs independent.
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET, NEWSWATCH_CONFIG=str(config),
+                         NEWSWATCH_BROKER_URL=RABBITMQ_URL)
+    purge = subprocess.run([celery_bin, "-A", "worker.app", "purge", "-f"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert purge.returncode == 0, purge.stderr
+    worker = start([celery_bin, "-A", "worker.app", "worker", "--loglevel=INFO",
+                    "--concurrency=2", "--without-gossip", "--without-mingle"],
+                   env, tmp_path / "worker.log")
+    beat = start([celery_bin, "-A", "worker.app", "beat", "--loglevel=INFO",
+                  "--schedule", str(tmp_path / "beat-schedule")], env, tmp_path / "beat.log")
+    try:
+        wait_for(lambda: hook_posts(receiver) and smtp.messages, timeout=90,
+                 what="the alerts through RabbitMQ")
+    finally:
+        stop(beat)
+        stop(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert "amqp://guest:**@127.0.0.1:5672//" in log, "the worker must have used RabbitMQ"
+    assert len(hook_posts(receiver)) == 1 and len(smtp.messages) == 1
