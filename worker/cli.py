@@ -122,6 +122,18 @@ def _read_document(target: str, config: Config | None) -> tuple[bytes, str, str 
     return path.read_bytes(), path.resolve().as_uri(), None
 
 
+def _parsed_article(args: argparse.Namespace, config: Config | None):
+    from .parser import parse_html
+
+    body, url, content_type = _read_document(args.target, config)
+    return parse_html(body, args.url or url, content_type=content_type)
+
+
+def _require(kind: str, ident: str, known: list[str]) -> None:
+    if ident not in known:
+        raise UsageError(f"no {kind} {ident!r} in the config ({kind}s: {', '.join(known) or 'none'})")
+
+
 def _optional_config(args: argparse.Namespace) -> Config | None:
     try:
         return _config(args)
@@ -132,35 +144,19 @@ def _optional_config(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from .parser import parse_html
-
-    body, url, content_type = _read_document(args.target, _optional_config(args))
-    article = parse_html(body, args.url or url, content_type=content_type)
+    article = _parsed_article(args, _optional_config(args))
     json.dump(article.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
     print()
     return EXIT_OK
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from .parser import parse_html
     from .topics import compile_topics
 
     config = _config(args)
-    if args.topic not in {t.id for t in config.topics}:
-        known = ", ".join(t.id for t in config.topics) or "none"
-        raise UsageError(f"no topic {args.topic!r} in the config (topics: {known})")
-    body, url, content_type = _read_document(args.target, config)
-    article = parse_html(body, args.url or url, content_type=content_type)
-    index = compile_topics(config.topics)
-    print(index.explain(args.topic, article))
-    matches = [m for m in index.match(article) if m.topic_id == args.topic]
-    if matches:
-        match = matches[0]
-        print(f"\nMATCH score={match.score:g} terms={', '.join(match.terms)}")
-        for snippet in match.snippets:
-            print(f"  … {snippet}")
-    else:
-        print("\nNO MATCH")
+    _require("topic", args.topic, [t.id for t in config.topics])
+    article = _parsed_article(args, config)
+    print(compile_topics(config.topics).explain(args.topic, article))
     return EXIT_OK
 
 
@@ -169,9 +165,7 @@ def cmd_test_alert(args: argparse.Namespace) -> int:
     from .alerts.sample import sample_alert
 
     config = _config(args)
-    if args.channel not in {c.id for c in config.channels}:
-        known = ", ".join(c.id for c in config.channels) or "none"
-        raise UsageError(f"no channel {args.channel!r} in the config (channels: {known})")
+    _require("channel", args.channel, [c.id for c in config.channels])
     sender = build_sender(config.channel(args.channel))
     result = sender.send(sample_alert(args.channel))
     if result.ok:

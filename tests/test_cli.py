@@ -1,0 +1,61 @@
+"""The `newswatch` command: every subcommand answers --help, parse and match work on files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT, TESTS, run_newswatch, subprocess_env
+
+KOMPAS = TESTS / "fixtures" / "kompas_article.html"
+URL = "https://www.kompas.com/global/read/2020/11/21/200000170/pm-armenia"
+
+
+@pytest.mark.parametrize("command", ["run", "once", "check", "parse", "match", "test-alert",
+                                     "status"])
+def test_every_command_has_help(command, tmp_path):
+    result = run_newswatch([command, "--help"], subprocess_env(), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--config" in result.stdout and f"newswatch {command}" in result.stdout
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert run_newswatch([], subprocess_env(), cwd=tmp_path).returncode == 2
+    assert run_newswatch(["frobnicate"], subprocess_env(), cwd=tmp_path).returncode == 2
+    missing = run_newswatch(["parse", str(tmp_path / "nope.html")], subprocess_env(), cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_parse_prints_the_article_as_json(tmp_path):
+    result = run_newswatch(["parse", str(KOMPAS), "--url", URL], subprocess_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["title"] == "PM Armenia Minta agar Relasi Militer dengan Rusia Diperkuat"
+    assert article["published"] == "2020-11-21T13:00:00Z"
+    assert article["authors"] == ["Ardi Priyatno Utomo"]
+    assert "Baca juga" not in article["text"]
+
+
+def test_match_explains_the_shipped_topic(tmp_path):
+    result = run_newswatch(["match", "--topic", "armenia-azerbaijan", str(KOMPAS), "--url", URL],
+                           subprocess_env(), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "MATCH" in result.stdout.splitlines()[0]
+    assert "[yes]" in result.stdout and "Pashinyan" in result.stdout
+    offtopic = TESTS / "fixtures" / "e2e" / "offtopic-article.html"
+    result = run_newswatch(["match", "--topic", "armenia-azerbaijan", str(offtopic)],
+                           subprocess_env(), cwd=ROOT)
+    assert result.returncode == 0 and "NO MATCH" in result.stdout.splitlines()[0]
+    unknown = run_newswatch(["match", "--topic", "nope", str(KOMPAS)], subprocess_env(), cwd=ROOT)
+    assert unknown.returncode == 2 and "no topic 'nope'" in unknown.stderr
+
+
+def test_json_logs(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("settings:\n  state_path: " + str(tmp_path / "s.db") + "\n")
+    result = run_newswatch(["once", "--config", str(config)], subprocess_env(LOG_FORMAT="json"),
+                           cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    cycle = next(line for line in lines if line.get("task") == "cycle")
+    assert cycle["polled"] == 0 and cycle["level"] == "info"
