@@ -1,0 +1,256 @@
+"""Hostile servers: gzip bombs, huge bodies, drips, header floods, cut-off bodies.
+
+Each server is a real socket on 127.0.0.1 whose handler writes raw bytes, so
+the fetcher sees exactly what a malicious server could send.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from socketserver import BaseRequestHandler, ThreadingTCPServer
+
+import pytest
+
+from worker.fetch import Fetcher, FetchError, NoLimit
+from worker.models import Settings
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+MiB = 1024 * 1024
+
+
+class RawServer:
+    """Reads one request per connection and hands the socket to ``script``."""
+
+    def __init__(self, script: Callable[[socket.socket], None]) -> None:
+        class Handler(BaseRequestHandler):
+            def handle(self) -> None:
+                buffered = b""
+                while b"\r\n\r\n" not in buffered:
+                    data = self.request.recv(65536)
+                    if not data:
+                        return
+                    buffered += data
+                try:
+                    script(self.request)
+                except OSError:
+                    pass  # the client hung up on us: that is the point of most tests
+
+        ThreadingTCPServer.allow_reuse_address = True
+        self._server = ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def raw_server():
+    servers: list[RawServer] = []
+
+    def start(script: Callable[[socket.socket], None]) -> RawServer:
+        server = RawServer(script)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def fetcher(**settings) -> Fetcher:
+    values = {"allow_private_networks": True, "fetch_timeout": 10.0} | settings
+    return Fetcher(Settings(**values), limiter=NoLimit())
+
+
+def head(status: str = "200 OK", *headers: str) -> bytes:
+    return ("HTTP/1.1 " + status + "\r\n" + "".join(h + "\r\n" for h in headers) + "\r\n").encode()
+
+
+@pytest.mark.timeout(30)
+def test_gzip_bomb_cut_off(raw_server) -> None:
+    bomb = (HOSTILE / "bomb.gz").read_bytes()  # 64 KiB on the wire, 64 MiB inflated
+
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", "Content-Encoding: gzip", f"Content-Length: {len(bomb)}",
+                          "Content-Type: application/rss+xml") + bomb)
+
+    server = raw_server(script)
+    with fetcher(max_body_bytes=MiB) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == f"decompressed body over {MiB} bytes"
+    with fetcher() as f, pytest.raises(FetchError) as caught:  # the default 10 MiB cap too
+        f.get(server.url())
+    assert caught.value.reason == "decompressed body over 10485760 bytes"
+
+
+@pytest.mark.timeout(30)
+def test_huge_body_with_content_length_refused_early(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", f"Content-Length: {200 * MiB}"))
+        for _ in range(200):
+            sock.sendall(b"x" * MiB)
+
+    server = raw_server(script)
+    with fetcher(max_body_bytes=MiB) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == f"body over {MiB} bytes"
+
+
+@pytest.mark.timeout(30)
+def test_huge_body_without_length_cut_off(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", "Connection: close"))
+        for _ in range(200):
+            sock.sendall(b"x" * MiB)
+
+    server = raw_server(script)
+    with fetcher(max_body_bytes=MiB) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == f"body over {MiB} bytes"
+
+
+@pytest.mark.timeout(30)
+def test_huge_chunked_body_cut_off(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", "Transfer-Encoding: chunked"))
+        chunk = b"%x\r\n" % MiB + b"y" * MiB + b"\r\n"
+        for _ in range(200):
+            sock.sendall(chunk)
+
+    server = raw_server(script)
+    with fetcher(max_body_bytes=2 * MiB) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == f"body over {2 * MiB} bytes"
+
+
+def drip(sock: socket.socket, data: bytes) -> None:
+    for byte in data:
+        sock.sendall(bytes([byte]))
+        time.sleep(1.0)  # the hostile server's pace, not test synchronisation
+
+
+@pytest.mark.timeout(20)
+def test_body_drip_cut_off_by_wall_clock(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", "Content-Length: 1000"))
+        drip(sock, b"<" * 1000)
+
+    server = raw_server(script)
+    with fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "timeout"
+
+
+@pytest.mark.timeout(20)
+def test_status_line_drip_cut_off_by_wall_clock(raw_server) -> None:
+    server = raw_server(lambda sock: drip(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    with fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "timeout"
+
+
+@pytest.mark.timeout(20)
+def test_header_drip_cut_off_by_wall_clock(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(b"HTTP/1.1 200 OK\r\n")
+        drip(sock, b"X-Slow: " + b"z" * 100)
+
+    server = raw_server(script)
+    with fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "timeout"
+
+
+@pytest.mark.timeout(20)
+def test_silent_server_times_out(raw_server) -> None:
+    release = threading.Event()
+    server = raw_server(lambda sock: release.wait(15))
+    try:
+        with fetcher(fetch_timeout=1.0) as f, pytest.raises(FetchError) as caught:
+            f.get(server.url())
+    finally:
+        release.set()
+    assert caught.value.reason == "timeout"
+
+
+@pytest.mark.timeout(20)
+def test_fetcher_still_works_after_a_timeout(raw_server) -> None:
+    calls = []
+
+    def script(sock: socket.socket) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            sock.sendall(head("200 OK", "Content-Length: 10"))
+            drip(sock, b"0123456789")
+        else:
+            sock.sendall(head("200 OK", "Content-Length: 2") + b"ok")
+
+    server = raw_server(script)
+    with fetcher(fetch_timeout=2.0) as f:
+        with pytest.raises(FetchError, match="timeout"):
+            f.get(server.url())
+        assert f.get(server.url()).body == b"ok"
+
+
+@pytest.mark.timeout(20)
+def test_too_many_headers(raw_server) -> None:
+    headers = [f"X-H{i}: v" for i in range(500)]
+    server = raw_server(lambda sock: sock.sendall(head("200 OK", *headers, "Content-Length: 0")))
+    with fetcher() as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "headers too large"
+
+
+@pytest.mark.timeout(20)
+def test_header_line_too_long(raw_server) -> None:
+    server = raw_server(lambda sock: sock.sendall(head("200 OK", "X-Big: " + "b" * 200_000)))
+    with fetcher() as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "headers too large"
+
+
+@pytest.mark.timeout(20)
+def test_header_bytes_total_capped(raw_server) -> None:
+    headers = [f"X-H{i}: " + "v" * 1000 for i in range(90)]  # 90 KB, under http.client's limits
+    server = raw_server(lambda sock: sock.sendall(head("200 OK", *headers, "Content-Length: 0")))
+    with fetcher() as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "headers too large"
+
+
+@pytest.mark.timeout(20)
+def test_body_cut_short(raw_server) -> None:
+    def script(sock: socket.socket) -> None:
+        sock.sendall(head("200 OK", "Content-Length: 1000") + b"only ten b")
+        sock.shutdown(socket.SHUT_RDWR)
+
+    server = raw_server(script)
+    with fetcher() as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "connection error"
+
+
+@pytest.mark.timeout(20)
+def test_garbage_instead_of_http(raw_server) -> None:
+    server = raw_server(lambda sock: sock.sendall(b"\x00\x01SSH-2.0-nope\r\n\r\n"))
+    with fetcher() as f, pytest.raises(FetchError):
+        f.get(server.url())
+
+
+@pytest.mark.timeout(20)
+def test_corrupt_gzip(raw_server) -> None:
+    body = b"\x1f\x8b\x08\x00garbage-not-deflate-data"
+    server = raw_server(lambda sock: sock.sendall(
+        head("200 OK", "Content-Encoding: gzip", f"Content-Length: {len(body)}") + body))
+    with fetcher() as f, pytest.raises(FetchError) as caught:
+        f.get(server.url())
+    assert caught.value.reason == "bad gzip data"

@@ -1,0 +1,22 @@
+"""Guarded HTTP fetching: SSRF address policy, size and time caps, robots.txt, per-host limits.
+
+    fetcher = Fetcher(settings)
+    response = fetcher.get(url, etag=previous.etag, last_modified=previous.last_modified)
+    if response.not_modified: ...
+"""
+
+from .client import MAX_REDIRECTS, Fetcher, FetchError, FetchResponse
+from .guard import SystemResolver, blocked_reason
+from .ratelimit import HostLimiter, InProcessHostLimiter, NoLimit
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "FetchError",
+    "FetchResponse",
+    "Fetcher",
+    "HostLimiter",
+    "InProcessHostLimiter",
+    "NoLimit",
+    "SystemResolver",
+    "blocked_reason",
+]
