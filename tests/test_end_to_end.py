@@ -115,7 +115,7 @@ def test_broken_sources_are_logged_and_the_healthy_one_still_alerts(tmp_path, ne
     assert "source=server-error status=error http=500" in log, log
     assert "source=malformed status=error" in log
     assert "source=too-slow status=error" in log
-    assert "source=kompas-global status=ok" in log
+    assert "source=kompas-global status=ok" in log, log
     assert len(hook_posts(receiver)) == 1
     assert len(smtp.messages) == 1
     assert "Traceback" not in log
