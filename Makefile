@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python benchmarks/extraction.py
 	$(BIN)/python benchmarks/topics.py
 	$(BIN)/python benchmarks/fetch.py
+	$(BIN)/python benchmarks/delivery.py
 
 clean:
 	rm -rf $(VENV) .newswatch .pytest_cache
