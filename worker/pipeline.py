@@ -98,6 +98,7 @@ class PollResult:
     new: int = 0
     matched: int = 0
     alerts: int = 0
+    entry_errors: int = 0
     error: str | None = None
 
 
@@ -117,9 +118,11 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         return PollResult(source_id, "error", error="unknown source")
     state = rt.store.source_state(source_id)
     result = PollResult(source_id, "ok")
+    server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     try:
         response = rt.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified)
         result.http = response.status
+        server_wait = response.max_age or 0.0
         if response.not_modified:
             result.status = "not_modified"
         else:
@@ -127,12 +130,10 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
             entries = read_entries(source, response)
             result.entries = len(entries)
             for entry in entries:
-                outcome = process_entry(rt, source, entry)
-                result.new += outcome.new
-                result.matched += outcome.matched
-                result.alerts += outcome.alerts
+                _process_counted(rt, source, entry, result)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
+        server_wait = error.retry_after or 0.0
     except SourceError as error:
         result.status, result.error = "error", f"bad feed: {error}"
     except Exception as error:  # one broken source never takes the worker down
@@ -140,10 +141,7 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         result.status, result.error = "error", f"{type(error).__name__}: {error}"
 
     failures = state.failures + 1 if result.status == "error" else 0
-    interval = source.every
-    if failures:
-        interval = min(source.every * 2 ** min(failures - 1, 10), max(MAX_SOURCE_BACKOFF, source.every))
-    next_due = now + interval
+    next_due = now + next_poll_interval(source.every, failures, server_wait)
     rt.store.save_source_state(replace(
         state, last_poll=now, last_status=result.status, last_error=result.error,
         http=result.http, failures=failures, next_due=next_due, entries=result.entries,
@@ -153,10 +151,37 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
     summary(
         "poll_source", logging.WARNING if result.status == "error" else logging.INFO,
         source=source_id, status=result.status, http=result.http, entries=result.entries,
-        new=result.new, matched=result.matched, alerts=result.alerts, error=result.error,
-        ms=_ms(started),
+        new=result.new, matched=result.matched, alerts=result.alerts,
+        entry_errors=result.entry_errors or None, error=result.error, ms=_ms(started),
     )
     return result
+
+
+def next_poll_interval(every: float, failures: int, server_wait: float) -> float:
+    """Seconds to the next poll: the source's interval, backed off exponentially after
+    consecutive failures (capped), and never sooner than the server asked (max-age,
+    Retry-After, capped at a day so a typo in a header cannot silence a source)."""
+    interval = every
+    if failures:
+        interval = min(every * 2 ** min(failures - 1, 10), max(MAX_SOURCE_BACKOFF, every))
+    return max(interval, min(server_wait, 86400.0))
+
+
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> None:
+    """Process one entry; a failing item is logged and retried next poll, never the others."""
+    try:
+        outcome = process_entry(rt, source, entry)
+    except Exception as error:
+        if isinstance(error, rt.store.unavailable):
+            raise  # the store is down: the whole poll failed, not this item
+        log.exception("entry %s of %s failed", entry.url, source.id)
+        summary("process_entry", logging.WARNING, source=source.id, url=entry.url,
+                status="error", error=f"{type(error).__name__}: {error}")
+        result.entry_errors += 1
+        return
+    result.new += outcome.new
+    result.matched += outcome.matched
+    result.alerts += outcome.alerts
 
 
 # ------------------------------------------------------------------------------ entry

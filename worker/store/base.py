@@ -75,6 +75,9 @@ class Delivery:
 class Store(ABC):
     """The one interface the pipeline uses to remember things."""
 
+    # Errors meaning "the store itself is unreachable or failing", as opposed to bad data.
+    unavailable: tuple[type[Exception], ...] = ()
+
     # --- sources: validators, health, schedule --------------------------------------
 
     @abstractmethod

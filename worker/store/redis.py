@@ -100,6 +100,8 @@ return 1
 
 
 class RedisStore(Store):
+    unavailable = (redis.exceptions.RedisError,)
+
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
                                            health_check_interval=30)

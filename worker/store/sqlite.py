@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, ex
 
 
 class SQLiteStore(Store):
+    unavailable = (sqlite3.OperationalError,)
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
