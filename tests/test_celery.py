@@ -85,3 +85,41 @@ def test_rabbitmq_as_the_broker_with_redis_as_the_store(tmp_path, news_site, rec
     log = (tmp_path / "worker.log").read_text()
     assert "amqp://guest:**@127.0.0.1:5672//" in log, "the worker must have used RabbitMQ"
     assert len(hook_posts(receiver)) == 1 and len(smtp.messages) == 1
+
+
+def test_worker_metrics_endpoint_adds_up_its_processes(tmp_path, news_site, receiver, smtp,
+                                                         redis_url, celery_bin):
+    import requests
+    from conftest import subprocess_env
+    from servers import free_port
+
+    port = free_port()
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          redis_url=redis_url, tick_every="1s", metrics_port=port)
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET, NEWSWATCH_CONFIG=str(config))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    worker = start([celery_bin, "-A", "worker.app", "worker", "--loglevel=INFO",
+                    "--concurrency=2", "--without-gossip", "--without-mingle"],
+                   env, tmp_path / "worker.log")
+    beat = start([celery_bin, "-A", "worker.app", "beat", "--loglevel=INFO",
+                  "--schedule", str(tmp_path / "beat-schedule")], env, tmp_path / "beat.log")
+
+    def scrape() -> str:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except requests.ConnectionError:
+            return ""
+
+    try:
+        wait_for(lambda: hook_posts(receiver) and smtp.messages, timeout=90, what="the alerts")
+        # the poll ends after its alerts may already be out: wait for both to be counted
+        text = wait_for(lambda: (t := scrape()) and 'newswatch_deliveries_total{channel="ops-webhook"'
+                        in t and 'newswatch_polls_total{status="ok"}' in t and t,
+                        timeout=30, what="metrics with the poll and the delivery")
+    finally:
+        stop(beat)
+        stop(worker)
+    assert 'newswatch_polls_total{status="ok"} 1.0' in text, text
+    assert "newswatch_alerts_created_total 2.0" in text
+    assert 'newswatch_deliveries_total{channel="ops-webhook",status="sent"} 1.0' in text
+    assert "newswatch_poll_duration_seconds_count 1.0" in text

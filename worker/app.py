@@ -9,6 +9,7 @@ changes apply without a restart and two beats cannot double-schedule a source.
 from __future__ import annotations
 
 import os
+import tempfile
 
 from celery import Celery
 from kombu import Queue
@@ -22,6 +23,10 @@ def _broker_url() -> tuple[str, float]:
         config = load_config(os.environ.get("NEWSWATCH_CONFIG"))
     except ConfigError as error:
         raise SystemExit(f"newswatch: invalid configuration:\n{error}") from None
+    if config.settings.metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Prefork children each keep their metric values in files here, for the main
+        # process's endpoint to add up; prometheus_client reads this when first imported.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newswatch-metrics-")
     # The broker can be another server (RabbitMQ); Redis always remains the store.
     broker = os.environ.get("NEWSWATCH_BROKER_URL") or config.settings.redis_url
     if not broker:

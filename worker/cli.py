@@ -77,6 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .embedded import run_forever
 
     runtime, dispatcher = _embedded_runtime(config, args.config)
+    if config.settings.metrics_port:
+        from . import metrics
+
+        metrics.serve(config.settings.metrics_port, config.settings.metrics_address)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:

@@ -83,6 +83,8 @@ class Settings:
     tick_every: float = 5.0
     per_host_interval: float = 1.0  # politeness: minimum time between requests to one host
     per_host_concurrency: int = 2
+    metrics_port: int = 0  # Prometheus /metrics on this port; 0 turns the endpoint off
+    metrics_address: str = "127.0.0.1"
     near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that
     # republications of the same wire story can be named in it (also_reported_by)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import dedup
+from . import dedup, metrics
 from .logs import summary
 from .models import Alert, Article, Channel, DeliveryResult, FeedEntry, Match, Source, Topic
 from .runtime import Runtime
@@ -148,6 +148,8 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         new=result.new,
     ))
     rt.store.schedule(source_id, next_due)
+    metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
+                         result.alerts)
     summary(
         "poll_source", logging.WARNING if result.status == "error" else logging.INFO,
         source=source_id, status=result.status, http=result.http, entries=result.entries,
@@ -349,6 +351,7 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     result = _send(rt, channel.id, alert)
     fields = dict(alert=alert_id, channel=channel.id, topic=record.topic_id,
                   article=alert.article.url, attempt=record.attempts)
+    metrics.observe_delivery(channel.id, "sent" if result.ok else "error", time.monotonic() - started)
     if result.ok:
         rt.store.finish_delivery(alert_id, SENT, None, time.time())
         summary("deliver", status="sent", **fields, detail=result.detail, ms=_ms(started))

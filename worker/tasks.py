@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import threading
 
-from celery.signals import after_setup_logger, worker_process_init
+from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_process_shutdown
 
-from . import pipeline
+from . import metrics, pipeline
 from .app import app
 from .logs import install_redaction, setup_logging
 from .runtime import Runtime
@@ -35,6 +35,18 @@ def runtime() -> Runtime:
 def _reset_after_fork(**_: object) -> None:
     global _runtime
     _runtime = None
+
+
+@worker_init.connect
+def _start_metrics(**_: object) -> None:
+    settings = runtime().config.settings
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port, settings.metrics_address)
+
+
+@worker_process_shutdown.connect
+def _child_exited(pid: int | None = None, **_: object) -> None:
+    metrics.process_exited(pid or os.getpid())
 
 
 @after_setup_logger.connect
