@@ -42,6 +42,9 @@ def test_claim_due_takes_each_source_once(store):
     assert sorted(store.claim_due(now=111.0, hold=60.0)) == ["a", "b", "c"]
     store.unschedule("c")
     assert set(store.scheduled()) == {"a", "b"}
+    store.schedule_new("a", 0.0)  # already scheduled: left alone
+    store.schedule_new("d", 5.0)
+    assert store.scheduled()["a"] > 100 and store.scheduled()["d"] == 5.0
 
 
 def test_first_seen_is_true_once(store):

@@ -46,7 +46,7 @@ def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
     scheduled = store.scheduled()
     configured = {source.id: source for source in rt.config.sources}
     for source_id in configured.keys() - scheduled.keys():
-        store.schedule(source_id, now)  # new source: due at once
+        store.schedule_new(source_id, now)  # new source: due at once
     for source_id in scheduled.keys() - configured.keys():
         store.unschedule(source_id)  # removed from config: never polled again
     hold = max(rt.config.settings.redelivery_after, 60.0)

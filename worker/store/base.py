@@ -91,6 +91,11 @@ class Store(ABC):
         """Set when a source is next due (the scheduler's sorted set)."""
 
     @abstractmethod
+    def schedule_new(self, source_id: str, due_at: float) -> None:
+        """Schedule a source only if it is not scheduled yet (two schedulers starting
+        together must not reset each other's claims)."""
+
+    @abstractmethod
     def unschedule(self, source_id: str) -> None: ...
 
     @abstractmethod

@@ -128,6 +128,9 @@ class RedisStore(Store):
     def schedule(self, source_id: str, due_at: float) -> None:
         self.client.zadd(SCHEDULE, {source_id: due_at})
 
+    def schedule_new(self, source_id: str, due_at: float) -> None:
+        self.client.zadd(SCHEDULE, {source_id: due_at}, nx=True)
+
     def unschedule(self, source_id: str) -> None:
         self.client.zrem(SCHEDULE, source_id)
 

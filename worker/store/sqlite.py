@@ -94,6 +94,13 @@ class SQLiteStore(Store):
                 (source_id, due_at),
             )
 
+    def schedule_new(self, source_id: str, due_at: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO schedule (source_id, due_at) VALUES (?, ?)",
+                (source_id, due_at),
+            )
+
     def unschedule(self, source_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM schedule WHERE source_id = ?", (source_id,))
