@@ -96,11 +96,18 @@ class Runtime:
 
     @cached_property
     def fetcher(self) -> Fetcher:
-        from .fetch import Fetcher, InProcessHostLimiter
+        from .fetch import Fetcher, InProcessHostLimiter, RedisHostLimiter
 
         settings = self.config.settings
-        limiter = InProcessHostLimiter(min_interval=settings.per_host_interval,
-                                       max_concurrent=settings.per_host_concurrency)
+        limits = {"min_interval": settings.per_host_interval,
+                  "max_concurrent": settings.per_host_concurrency}
+        if settings.redis_url:
+            # Shared by every worker: politeness towards a site holds cluster-wide.
+            import redis
+
+            limiter = RedisHostLimiter(redis.Redis.from_url(settings.redis_url), **limits)
+        else:
+            limiter = InProcessHostLimiter(**limits)
         return Fetcher(settings, limiter=limiter)
 
     @cached_property

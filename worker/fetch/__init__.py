@@ -7,7 +7,7 @@
 
 from .client import MAX_REDIRECTS, Fetcher, FetchError, FetchResponse
 from .guard import SystemResolver, blocked_reason
-from .ratelimit import HostLimiter, InProcessHostLimiter, NoLimit
+from .ratelimit import HostLimiter, InProcessHostLimiter, NoLimit, RedisHostLimiter
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -17,6 +17,7 @@ __all__ = [
     "HostLimiter",
     "InProcessHostLimiter",
     "NoLimit",
+    "RedisHostLimiter",
     "SystemResolver",
     "blocked_reason",
 ]
