@@ -105,7 +105,8 @@ class PollResult:
 def poll_source(rt: Runtime, source_id: str) -> PollResult:
     """Fetch one source, process its new entries, record health and the next due time."""
     from .fetch import FetchError
-    from .sources import SourceError, read_entries
+    from .listing import list_entries
+    from .sources import SourceError
 
     started = time.monotonic()
     now = time.time()
@@ -120,17 +121,14 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     try:
-        response = rt.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified)
+        response, entries, state = list_entries(rt.fetcher, source, state)
         result.http = response.status
         server_wait = response.max_age or 0.0
         if response.not_modified:
             result.status = "not_modified"
-        else:
-            state = replace(state, etag=response.etag, last_modified=response.last_modified)
-            entries = read_entries(source, response)
-            result.entries = len(entries)
-            for entry in entries:
-                _process_counted(rt, source, entry, result)
+        result.entries = len(entries)
+        for entry in entries:
+            _process_counted(rt, source, entry, result)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0

@@ -96,18 +96,16 @@ class Runtime:
 
     @cached_property
     def fetcher(self) -> Fetcher:
-        from .fetch import Fetcher, InProcessHostLimiter, RedisHostLimiter
+        from .fetch import Fetcher, RedisHostLimiter
 
         settings = self.config.settings
-        limits = {"min_interval": settings.per_host_interval,
-                  "max_concurrent": settings.per_host_concurrency}
-        if settings.redis_url:
-            # Shared by every worker: politeness towards a site holds cluster-wide.
-            import redis
+        if not settings.redis_url:
+            return Fetcher(settings)  # per-host limits held in this process
+        # Shared by every worker: politeness towards a site holds cluster-wide.
+        import redis
 
-            limiter = RedisHostLimiter(redis.Redis.from_url(settings.redis_url), **limits)
-        else:
-            limiter = InProcessHostLimiter(**limits)
+        limiter = RedisHostLimiter(redis.Redis.from_url(settings.redis_url),
+                                   settings.per_host_interval, settings.per_host_concurrency)
         return Fetcher(settings, limiter=limiter)
 
     @cached_property

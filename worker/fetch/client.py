@@ -219,7 +219,8 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self._resolver: Resolver = resolver or SystemResolver()
-        self.limiter: HostLimiter = limiter or InProcessHostLimiter()
+        self.limiter: HostLimiter = limiter or InProcessHostLimiter(
+            settings.per_host_interval, settings.per_host_concurrency)
         self._max_pools = max_pools
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._lock = threading.Lock()

@@ -33,6 +33,7 @@ class SourceState:
     next_due: float | None = None
     entries: int = 0
     new: int = 0
+    feed_url: str | None = None  # the feed found by autodiscovery, polled instead of the page
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

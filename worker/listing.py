@@ -1,0 +1,58 @@
+"""From a source to the entries it lists: which URL to ask, how, and what to follow.
+
+A `feed` source whose URL turns out to be an HTML page is followed to the feed the
+page advertises (autodiscovery), and that feed URL is remembered for the next polls.
+A `sitemap` source that is a sitemap index is followed to its newest child sitemaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .fetch import Fetcher, FetchResponse
+from .models import FeedEntry, Source
+from .sources import ACCEPT, SourceError, discover_feed_url, read_entries, sitemap_children
+from .store import SourceState
+
+# A sitemap index can name thousands of sitemaps; news lives in the few newest.
+MAX_CHILD_SITEMAPS = 5
+
+
+def list_entries(fetcher: Fetcher, source: Source, state: SourceState
+                 ) -> tuple[FetchResponse, list[FeedEntry], SourceState]:
+    """Fetch a source (conditionally) and read its entries; returns the updated state."""
+    url = state.feed_url or source.url
+    response = fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
+                           accept=ACCEPT.get(source.kind))
+    if response.not_modified:
+        return response, [], state
+    state = replace(state, etag=response.etag, last_modified=response.last_modified)
+    if source.kind == "feed" and _is_html(response):
+        feed_url = discover_feed_url(response)
+        if not feed_url:
+            raise SourceError("the URL is an HTML page that advertises no feed "
+                              "(use kind: page with a selector for listing pages)")
+        response = fetcher.get(feed_url, accept=ACCEPT["feed"])
+        state = replace(state, feed_url=feed_url, etag=response.etag,
+                        last_modified=response.last_modified)
+    if source.kind == "sitemap":
+        children = sitemap_children(response)
+        if children:
+            entries: list[FeedEntry] = []
+            for child in _newest(children):
+                entries.extend(read_entries(source, fetcher.get(child, accept=ACCEPT["sitemap"])))
+            return response, entries, state
+    return response, read_entries(source, response), state
+
+
+def _is_html(response: FetchResponse) -> bool:
+    if response.media_type in ("text/html", "application/xhtml+xml"):
+        return True
+    head = response.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _newest(urls: list[str]) -> list[str]:
+    # Indexes list children oldest-first or newest-first; names usually carry a date
+    # or a counter, so the lexically greatest are the newest either way.
+    return sorted(urls, reverse=True)[:MAX_CHILD_SITEMAPS]
