@@ -214,3 +214,42 @@ def test_test_alert_sends_a_sample_through_one_channel(tmp_path, smtp, receiver)
     receiver.stop()
     down = run_newswatch(["test-alert", "ops-webhook", "--config", str(config)], env, cwd=tmp_path)
     assert down.returncode == 1 and "ops-webhook: failed" in down.stderr
+
+
+def test_a_source_down_for_too_long_raises_one_ops_alert_and_one_on_recovery(tmp_path, smtp,
+                                                                            receiver):
+    site = HTTPServer().start()
+    state = {"broken": True}
+
+    def feed(_request):
+        if state["broken"]:
+            return 503, {"Content-Type": "text/plain"}, b"down for maintenance"
+        return 200, {"Content-Type": "application/rss+xml"}, wire_feed(
+            f"http://127.0.0.1:{site.port}", "x", "Berita lain", "Tidak ada apa-apa.")
+
+    site.routes["/feed"] = feed
+    config = write_config(tmp_path / "config", [{"id": "flaky", "url": site.url("/feed")}], smtp,
+                          receiver, source_down_after="1ms", ops_channels=["ops-webhook"])
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET)
+
+    def once() -> str:
+        result = run_newswatch(["once", "--config", str(config)], env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    try:
+        once()  # first failure: not down long enough yet
+        assert hook_posts(receiver) == []
+        once()
+        once()  # still down: no second alert
+        state["broken"] = False
+        once()
+        once()
+    finally:
+        site.stop()
+    events = [json.loads(p.body)["event"] for p in hook_posts(receiver)]
+    assert events == ["source.down", "source.recovered"]
+    down = json.loads(hook_posts(receiver)[0].body)
+    assert "flaky" in down["article"]["title"] and "503" in down["article"]["text"]
+    assert hook_posts(receiver)[0].headers["X-Newswatch-Event"] == "source.down"
+    assert smtp.messages == [], "ops alerts go to the ops channels only"

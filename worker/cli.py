@@ -201,6 +201,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "result": state.last_status or "never polled", "http": state.http,
                 "next_due": _when(scheduled.get(source.id) or state.next_due),
                 "failures": state.failures, "error": state.last_error,
+                "failing_since": _when(state.failing_since) if state.failing_since else None,
             })
         deliveries = [
             {"alert": d.alert_id, "channel": d.channel_id, "topic": d.topic_id,

@@ -365,6 +365,8 @@ class _Validator:
                 name = f"settings.{key}"
                 if isinstance(default, bool):
                     values[key] = self.boolean(child, name, default)
+                elif isinstance(default, tuple):
+                    values[key] = self.text_list(child, name)
                 elif isinstance(default, float):
                     values[key] = self.interval(child, name, default, allow_zero=key in ZERO_OK_SETTINGS)
                 elif isinstance(default, int):
@@ -431,6 +433,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         for i, node in enumerate(items("topics"))
     ]
     settings = validator.settings(sections["settings"])
+    for name in settings.ops_channels:
+        if name not in seen_channels:
+            node = next(n.value["ops_channels"] for n in sections["settings"] if "ops_channels" in n.value)
+            validator.problem(node, "settings.ops_channels", f"no channel with id {name!r}")
     if loader.problems:
         raise ConfigError(loader.problems)
     return Config(

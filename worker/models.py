@@ -80,6 +80,8 @@ class Settings:
     fetch_timeout: float = 20.0
     max_body_bytes: int = 10 * 1024 * 1024
     dedup_window: float = 7 * 24 * 3600.0
+    source_down_after: float = 3600.0  # a source failing this long raises an ops alert
+    ops_channels: tuple[str, ...] = ()  # where source down/recovered alerts go
     tick_every: float = 5.0
     per_host_interval: float = 1.0  # politeness: minimum time between requests to one host
     per_host_concurrency: int = 2
@@ -191,12 +193,15 @@ class Alert:
     channel_id: str
     also_reported_by: tuple[str, ...] = ()
     detected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # topic.match for articles; source.down / source.recovered for ops alerts about a
+    # source's health (their "article" describes the source and its last error).
+    event: str = "topic.match"
 
     def payload(self) -> dict[str, Any]:
         """The webhook body of SPEC (also what templates render)."""
         article = self.article.to_dict()
         return {
-            "event": "topic.match",
+            "event": self.event,
             "version": 1,
             "id": self.id,
             "topic": {"id": self.topic.id, "name": self.topic.name},

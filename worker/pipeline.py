@@ -13,13 +13,25 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from . import dedup, metrics
 from .logs import summary
-from .models import Alert, Article, Channel, DeliveryResult, FeedEntry, Match, Source, Topic
+from .models import (
+    Alert,
+    Article,
+    Channel,
+    DeliveryResult,
+    FeedEntry,
+    Match,
+    Source,
+    SourceInfo,
+    Topic,
+    iso_utc,
+)
 from .runtime import Runtime
-from .store import FAILED, PENDING, SENT, Delivery
+from .store import FAILED, PENDING, SENT, Delivery, SourceState
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -140,11 +152,12 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
 
     failures = state.failures + 1 if result.status == "error" else 0
     next_due = now + next_poll_interval(source.every, failures, server_wait)
-    rt.store.save_source_state(replace(
+    state = replace(
         state, last_poll=now, last_status=result.status, last_error=result.error,
         http=result.http, failures=failures, next_due=next_due, entries=result.entries,
         new=result.new,
-    ))
+    )
+    rt.store.save_source_state(track_health(rt, source, state, now))
     rt.store.schedule(source_id, next_due)
     metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
                          result.alerts)
@@ -155,6 +168,47 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         entry_errors=result.entry_errors or None, error=result.error, ms=_ms(started),
     )
     return result
+
+
+def track_health(rt: Runtime, source: Source, state: SourceState, now: float) -> SourceState:
+    """Raise one ops alert when a source has failed for `source_down_after`, one when it
+    recovers. Both go through the ledger, so they are retried and never duplicated."""
+    if state.failures:
+        since = state.failing_since or now
+        state = replace(state, failing_since=since)
+        if not state.down_alerted and now - since >= rt.config.settings.source_down_after:
+            _health_alert(rt, source, state, "source.down", now)
+            state = replace(state, down_alerted=True)
+        return state
+    if state.down_alerted:
+        _health_alert(rt, source, state, "source.recovered", now)
+    return replace(state, failing_since=None, down_alerted=False)
+
+
+def _health_alert(rt: Runtime, source: Source, state: SourceState, event: str, now: float) -> None:
+    if not rt.config.settings.ops_channels:
+        return
+    since = datetime.fromtimestamp(state.failing_since or now, UTC)
+    if event == "source.down":
+        title = f"Source {source.id} is failing since {iso_utc(since)}: {state.last_error}"
+        text = (f"newswatch cannot read {source.url} ({state.failures} failed polls in a row).\n\n"
+                f"Last error: {state.last_error}")
+    else:
+        title = f"Source {source.id} works again (failing since {iso_utc(since)})"
+        text = f"newswatch reads {source.url} again after {state.failures or 'several'} failed polls."
+    host = urlsplit(source.url).hostname or ""
+    article = Article(
+        id=dedup.short_hash("source", source.id), url=source.url, canonical_url=source.url,
+        title=title, source=SourceInfo(source.id, source.name or host, host), text=text,
+        published=datetime.fromtimestamp(now, UTC),
+    )
+    topic = Topic(id="source-health", name="Source health", query="")
+    episode = f"{event}:{source.id}:{state.failing_since}"
+    for channel_id in rt.config.settings.ops_channels:
+        alert = Alert(id=dedup.alert_id(episode, topic.id, channel_id), topic=topic,
+                      article=article, match=Match(topic.id, 0.0, ()), channel_id=channel_id,
+                      detected_at=datetime.fromtimestamp(now, UTC), event=event)
+        create_delivery(rt, alert, now)
 
 
 def next_poll_interval(every: float, failures: int, server_wait: float) -> float:
@@ -304,6 +358,7 @@ def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
 
 def alert_to_record(alert: Alert) -> dict:
     return {
+        "event": alert.event,
         "topic": {"id": alert.topic.id, "name": alert.topic.name},
         "article": alert.article.to_dict(),
         "match": alert.match.to_dict(),
@@ -324,6 +379,7 @@ def alert_from_record(rt: Runtime, record: Delivery) -> Alert:
                     tuple(match["snippets"])),
         channel_id=record.channel_id, also_reported_by=tuple(record.also_reported_by),
         detected_at=datetime.fromisoformat(data["detected_at"]),
+        event=data.get("event", "topic.match"),
     )
 
 

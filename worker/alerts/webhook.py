@@ -154,7 +154,7 @@ class WebhookSender:
             payload = chat.discord_alert(alert, self.timezone)
         else:
             payload = alert.payload()
-        return self._post(encode(payload), event="topic.match", delivery=alert.id)
+        return self._post(encode(payload), event=alert.event, delivery=alert.id)
 
     def send_digest(self, alerts: list[Alert]) -> DeliveryResult:
         if not alerts:

@@ -34,6 +34,8 @@ class SourceState:
     entries: int = 0
     new: int = 0
     feed_url: str | None = None  # the feed found by autodiscovery, polled instead of the page
+    failing_since: float | None = None  # first failure of the current run of failures
+    down_alerted: bool = False  # the ops channels were told this source is down
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
