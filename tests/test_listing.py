@@ -39,11 +39,11 @@ def test_a_feed_source_that_is_a_web_page_is_followed_to_its_feed(site, fetcher)
                             b'<body>news</body></html>')
     site.routes["/rss"] = (200, {"Content-Type": "application/rss+xml"}, RSS)
     source = Source("home", site.url("/home"))
-    _, entries, state = list_entries(fetcher, source, SourceState("home"))
-    assert [e.title for e in entries] == ["One", "Two"]
-    assert entries[0].url == site.url("/read/2020/11/21/one-story")
-    assert state.feed_url == site.url("/rss")
-    list_entries(fetcher, source, state)  # the next poll asks the feed directly
+    listing = list_entries(fetcher, source, SourceState("home"))
+    assert [e.title for e in listing.entries] == ["One", "Two"]
+    assert listing.entries[0].url == site.url("/read/2020/11/21/one-story")
+    assert listing.state.feed_url == site.url("/rss")
+    list_entries(fetcher, source, listing.state)  # the next poll asks the feed directly
     assert paths(site) == ["/home", "/rss", "/rss"]
 
 
@@ -67,9 +67,9 @@ def test_a_sitemap_index_is_followed_to_its_newest_sitemaps(site, fetcher):
     for day in range(1, 9):
         site.routes[f"/sitemap-2020-11-{day:02d}.xml"] = (
             200, {"Content-Type": "application/xml"}, urlset(f"2020/11/{day:02d}/story-{day}"))
-    _, entries, _ = list_entries(fetcher, Source("sm", site.url("/sitemap.xml"), kind="sitemap"),
-                                 SourceState("sm"))
-    assert sorted(e.url.rsplit("-", 1)[1] for e in entries) == ["4", "5", "6", "7", "8"]
+    listing = list_entries(fetcher, Source("sm", site.url("/sitemap.xml"), kind="sitemap"),
+                           SourceState("sm"))
+    assert sorted(e.url.rsplit("-", 1)[1] for e in listing.entries) == ["4", "5", "6", "7", "8"]
 
 
 def test_a_listing_page_with_a_selector(site, fetcher):
@@ -78,5 +78,13 @@ def test_a_listing_page_with_a_selector(site, fetcher):
       <div class="latest"><h2><a href="/read/2020/11/21/armenia-azerbaijan">Armenia</a></h2>
       <h2><a href="/read/2020/11/21/baku-talks">Baku</a></h2></div></body></html>""")
     source = Source("list", site.url("/list"), kind="page", selector=".latest h2 a")
-    _, entries, _ = list_entries(fetcher, source, SourceState("list"))
-    assert [e.title for e in entries] == ["Armenia", "Baku"]
+    listing = list_entries(fetcher, source, SourceState("list"))
+    assert [e.title for e in listing.entries] == ["Armenia", "Baku"]
+
+
+def test_the_feed_ttl_and_max_age_say_when_to_come_back(site, fetcher):
+    ttl_feed = RSS.replace(b"<title>t</title>", b"<title>t</title><ttl>30</ttl>")
+    site.routes["/rss"] = (200, {"Content-Type": "application/rss+xml",
+                                 "Cache-Control": "max-age=600"}, ttl_feed)
+    listing = list_entries(fetcher, Source("f", site.url("/rss")), SourceState("f"))
+    assert listing.ttl == 1800 and listing.server_wait == 1800

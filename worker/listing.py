@@ -7,25 +7,37 @@ A `sitemap` source that is a sitemap index is followed to its newest child sitem
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .fetch import Fetcher, FetchResponse
 from .models import FeedEntry, Source
-from .sources import ACCEPT, SourceError, discover_feed_url, read_entries, sitemap_children
+from .sources import ACCEPT, SourceError, discover_feed_url, read_entries, read_feed, sitemap_children
 from .store import SourceState
 
 # A sitemap index can name thousands of sitemaps; news lives in the few newest.
 MAX_CHILD_SITEMAPS = 5
 
 
-def list_entries(fetcher: Fetcher, source: Source, state: SourceState
-                 ) -> tuple[FetchResponse, list[FeedEntry], SourceState]:
-    """Fetch a source (conditionally) and read its entries; returns the updated state."""
+@dataclass(frozen=True)
+class Listing:
+    response: FetchResponse
+    entries: list[FeedEntry]
+    state: SourceState  # with the new validators (and a discovered feed URL)
+    ttl: float | None = None  # the feed's own <ttl>: do not poll again sooner
+
+    @property
+    def server_wait(self) -> float:
+        """How long the server asked us to leave it alone (max-age or the feed's ttl)."""
+        return max(self.response.max_age or 0.0, self.ttl or 0.0)
+
+
+def list_entries(fetcher: Fetcher, source: Source, state: SourceState) -> Listing:
+    """Fetch a source (conditionally) and read its entries."""
     url = state.feed_url or source.url
     response = fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
                            accept=ACCEPT.get(source.kind))
     if response.not_modified:
-        return response, [], state
+        return Listing(response, [], state)
     state = replace(state, etag=response.etag, last_modified=response.last_modified)
     if source.kind == "feed" and _is_html(response):
         feed_url = discover_feed_url(response)
@@ -41,8 +53,16 @@ def list_entries(fetcher: Fetcher, source: Source, state: SourceState
             entries: list[FeedEntry] = []
             for child in _newest(children):
                 entries.extend(read_entries(source, fetcher.get(child, accept=ACCEPT["sitemap"])))
-            return response, entries, state
-    return response, read_entries(source, response), state
+            return Listing(response, entries, state)
+    if source.kind == "feed":
+        try:
+            entries, ttl = read_feed(response)
+        except SourceError:
+            raise
+        except Exception as error:  # a reader bug is this source's error, not the worker's
+            raise SourceError(f"cannot read feed: {type(error).__name__}: {error}"[:300]) from error
+        return Listing(response, entries, state, ttl)
+    return Listing(response, read_entries(source, response), state)
 
 
 def _is_html(response: FetchResponse) -> bool:

@@ -133,13 +133,14 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     try:
-        response, entries, state = list_entries(rt.fetcher, source, state)
-        result.http = response.status
-        server_wait = response.max_age or 0.0
-        if response.not_modified:
+        listing = list_entries(rt.fetcher, source, state)
+        state = listing.state
+        result.http = listing.response.status
+        server_wait = listing.server_wait
+        if listing.response.not_modified:
             result.status = "not_modified"
-        result.entries = len(entries)
-        for entry in entries:
+        result.entries = len(listing.entries)
+        for entry in listing.entries:
             _process_counted(rt, source, entry, result)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
