@@ -253,3 +253,18 @@ def test_a_source_down_for_too_long_raises_one_ops_alert_and_one_on_recovery(tmp
     assert "flaky" in down["article"]["title"] and "503" in down["article"]["text"]
     assert hook_posts(receiver)[0].headers["X-Newswatch-Event"] == "source.down"
     assert smtp.messages == [], "ops alerts go to the ops channels only"
+
+
+def test_secrets_never_reach_the_logs(tmp_path, news_site, smtp, receiver):
+    password = "hunter2-very-secret"
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          smtp_url=f"smtp://desk:{password}@127.0.0.1:{smtp.port}")
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET, LOG_FORMAT="json")
+    result = run_newswatch(["once", "--config", str(config)], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # the test SMTP server offers no STARTTLS, so the password must not be sent either
+    failed = [json.loads(line) for line in result.stderr.splitlines() if '"status": "failed"' in line]
+    assert failed and failed[0]["channel"] == "desk-email" and "STARTTLS" in failed[0]["error"]
+    status = run_newswatch(["status", "--json", "--config", str(config)], env, cwd=tmp_path)
+    for output in (result.stderr, result.stdout, status.stdout, status.stderr):
+        assert password not in output and SECRET not in output
