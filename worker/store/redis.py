@@ -60,7 +60,7 @@ redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'lease_until', tostring(lease), 'updated_at', ARGV[1])
 redis.call('ZADD', KEYS[2], lease, ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3])
-return 1
+return redis.call('HGETALL', KEYS[1])
 """
 
 # ARGV: state, error, now, alert_id
@@ -200,9 +200,11 @@ class RedisStore(Store):
         return [DELIVERY + alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS]
 
     def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
-        if not self._claim(keys=self._keys(alert_id)[:3], args=[repr(now), lease, alert_id]):
+        # One round trip: the script returns the claimed record (a flat field/value list).
+        flat = self._claim(keys=self._keys(alert_id)[:3], args=[repr(now), lease, alert_id])
+        if not flat:
             return None
-        return self.delivery(alert_id)
+        return self._decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
         assert state in (SENT, FAILED)
