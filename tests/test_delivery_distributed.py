@@ -11,56 +11,19 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import ROOT, run_newswatch, subprocess_env
+from conftest import run_newswatch, subprocess_env
+from processes import CeleryProcesses
 from scenario import AFP_TEXT, SECRET, hook_posts, wire_feed, write_config
 from servers import HTTPServer, free_port, wait_for
 
 
-class Celery:
-    """Real `celery worker` / `celery beat` processes, each in its own process group."""
-
-    def __init__(self, celery_bin: str, env: dict[str, str], logs: Path) -> None:
-        self.celery_bin, self.env, self.logs = celery_bin, env, logs
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-        process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
-                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        self.processes.append(process)
-        return process
-
-    def worker(self, name: str) -> subprocess.Popen:
-        return self.start(name, "worker", "--loglevel=INFO", "--concurrency=1", "-n", f"{name}@%h",
-                          "--without-gossip", "--without-mingle")
-
-    def beat(self) -> subprocess.Popen:
-        return self.start("beat", "beat", "--loglevel=INFO", "--schedule",
-                          str(self.logs / "beat-schedule"))
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text()
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
 @pytest.fixture
 def celery(celery_bin, tmp_path):
-    holder: dict[str, Celery] = {}
+    holder: dict[str, CeleryProcesses] = {}
 
-    def make(config: Path) -> Celery:
+    def make(config: Path) -> CeleryProcesses:
         env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET, NEWSWATCH_CONFIG=str(config))
-        holder["c"] = Celery(celery_bin, env, tmp_path)
+        holder["c"] = CeleryProcesses(celery_bin, env, tmp_path)
         return holder["c"]
 
     yield make

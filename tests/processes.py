@@ -1,0 +1,52 @@
+"""Real Celery processes for the tests: `celery -A worker.app worker|beat`, each in its own group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class CeleryProcesses:
+    """Real `celery worker` / `celery beat` processes, each in its own process group."""
+
+    def __init__(self, celery_bin: str, env: dict[str, str], logs: Path) -> None:
+        self.celery_bin, self.env, self.logs = celery_bin, env, logs
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
+        process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
+                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
+        return self.start(name, "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+                          "-n", f"{name}@%h", "--without-gossip", "--without-mingle")
+
+    def beat(self) -> subprocess.Popen:
+        return self.start("beat", "beat", "--loglevel=INFO", "--schedule",
+                          str(self.logs / "beat-schedule"))
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text()
+
+    def stop_all(self) -> list[int]:
+        """SIGTERM (warm shutdown) to every process; their exit codes, killed ones as -9."""
+        for process in self.processes:
+            if process.poll() is None:
+                # To the main process only: Celery's warm shutdown lets the pool finish
+                # the tasks in hand (a group-wide SIGTERM would kill them mid-task).
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        return [process.returncode for process in self.processes]
