@@ -12,6 +12,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,14 +43,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _embedded_runtime(config: Config, config_arg: str | None):
+@contextmanager
+def _embedded(config: Config, config_arg: str | None) -> Iterator[tuple]:
+    """The embedded runtime and its dispatcher, shut down cleanly whatever happens."""
     from .embedded import EmbeddedDispatcher
     from .runtime import Runtime
 
     dispatcher = EmbeddedDispatcher()
     runtime = Runtime(config, dispatcher, config_path=str(config_path(config_arg)))
     dispatcher.runtime = runtime
-    return runtime, dispatcher
+    try:
+        yield runtime, dispatcher
+    finally:
+        dispatcher.shutdown()
+        runtime.close()
 
 
 def cmd_once(args: argparse.Namespace) -> int:
@@ -56,17 +64,13 @@ def cmd_once(args: argparse.Namespace) -> int:
     from .progress import Progress
 
     config = _config(args)
-    runtime, dispatcher = _embedded_runtime(config, args.config)
     progress = Progress() if Progress.wanted() else None
     if progress:
         # The live line and the closing table replace the per-task lines on a terminal;
         # errors still print, and the failures are listed in the table.
         logging.getLogger().setLevel(logging.ERROR)
-    try:
+    with _embedded(config, args.config) as (runtime, dispatcher):
         run_once(runtime, dispatcher, progress)
-    finally:
-        dispatcher.shutdown()
-        runtime.close()
     return EXIT_OK
 
 
@@ -76,7 +80,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_celery(args)
     from .embedded import run_forever
 
-    runtime, dispatcher = _embedded_runtime(config, args.config)
     if config.settings.metrics_port:
         from . import metrics
 
@@ -90,11 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     print(f"newswatch: embedded mode, {len(config.sources)} sources, state in "
           f"{config.settings.state_path}; Ctrl-C stops", file=sys.stderr)
-    try:
+    with _embedded(config, args.config) as (runtime, dispatcher):
         run_forever(runtime, dispatcher, stop)
-    finally:
-        dispatcher.shutdown()
-        runtime.close()
     return EXIT_OK
 
 
