@@ -88,3 +88,28 @@ def test_worker_metrics_endpoint_adds_up_its_processes(celery, receiver, smtp):
     assert "newswatch_alerts_created_total 2.0" in text
     assert 'newswatch_deliveries_total{channel="ops-webhook",status="sent"} 1.0' in text
     assert "newswatch_poll_duration_seconds_count 1.0" in text
+
+
+def test_newswatch_run_with_redis_url_is_worker_plus_beat(tmp_path, news_site, receiver, smtp,
+                                                          redis_url):
+    import signal
+
+    from conftest import newswatch_command
+
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          redis_url=redis_url, tick_every="1s")
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config)],
+                                   env=subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: hook_posts(receiver) and smtp.messages, timeout=90,
+                     what="the alerts from `newswatch run` on Redis")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=60)
+    text = log_path.read_text()
+    assert "celery@" in text or "[tasks]" in text, "it ran a Celery worker"
+    assert "beat: Starting" in text or "Scheduler: Sending due task" in text, "with beat inside"
+    assert len(hook_posts(receiver)) == 1 and code == 0
