@@ -139,15 +139,17 @@ def parse_date(value: object) -> datetime | None:
     text = value.strip()[:100]
     if not text:
         return None
+    # OverflowError too: a date at the edge of datetime's range ("0001-01-01T00:00+01:00")
+    # cannot move to UTC, and one odd date must not cost the whole feed.
     try:
         return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     from email.utils import parsedate_to_datetime
 
     try:
         return to_utc(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
     try:
         from dateutil import parser as date_parser
