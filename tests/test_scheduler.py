@@ -86,3 +86,32 @@ def test_config_edits_take_effect_without_a_restart(tmp_path):
     text = log_path.read_text()
     assert text.count("source=a status=ok") == 1, "every: 1h — polled once"
     assert "config reloaded: 2 sources" in text
+
+
+def test_continuous_mode_logs_one_cycle_line_per_period(tmp_path):
+    site = HTTPServer().start()
+    feed = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    site.routes["/a"] = (200, {"Content-Type": "application/rss+xml"}, feed)
+    config_file = tmp_path / "newswatch.yaml"
+    config_file.write_text(yaml.safe_dump({
+        "sources": [{"id": "a", "url": site.url("/a"), "every": "1s"}],
+        "settings": {"state_path": str(tmp_path / "state.db"), "tick_every": "200ms",
+                     "cycle_log_every": "2s", "allow_private_networks": True},
+    }))
+    log_path = tmp_path / "run.log"
+    import subprocess
+
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config_file)],
+                                   env=subprocess_env(), cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: log_path.read_text().count("task=cycle") >= 2, timeout=30,
+                     what="two cycle lines")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            site.stop()
+    cycles = [line for line in log_path.read_text().splitlines() if "task=cycle" in line]
+    assert all("period_s=2" in line and "sources=1" in line for line in cycles)
+    assert any("polled=" in line and "polled=0" not in line for line in cycles)

@@ -143,3 +143,11 @@ def test_lock_excludes_and_expires(store):
     with store.lock("x", wait=5):  # the 50 ms lease runs out; the waiter gets it
         assert store.try_lock("x", "third", ttl=60) is False
     assert store.try_lock("x", "third", ttl=60) is True
+
+
+def test_activity_counts_add_up_and_reset(store):
+    assert store.take_counts() == {}
+    store.add_counts({"polled": 1, "new": 3, "failed": 0})
+    store.add_counts({"polled": 1, "sent": 2})
+    assert store.take_counts() == {"polled": 2, "new": 3, "sent": 2}
+    assert store.take_counts() == {}

@@ -19,7 +19,6 @@ from .progress import Progress
 from .runtime import Runtime
 
 log = logging.getLogger("newswatch.embedded")
-CYCLE_LINE_EVERY = 60.0
 
 
 class EmbeddedDispatcher:
@@ -92,20 +91,13 @@ class EmbeddedDispatcher:
 class CycleStats:
     """What a cycle did, for the per-cycle log line and the terminal summary."""
 
-    FIELDS = ("polled", "not_modified", "failed", "entries", "new", "matched", "alerts",
-              "sent", "retrying", "undeliverable")
+    FIELDS = pipeline.CYCLE_FIELDS
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> dict[str, int]:
-        with self._lock:
-            previous = dict(getattr(self, "counts", {}))
-            self.counts = dict.fromkeys(self.FIELDS, 0)
-            self.failures: list[tuple[str, str]] = []
-            self.started = time.monotonic()
-        return previous
+        self.counts = dict.fromkeys(self.FIELDS, 0)
+        self.failures: list[tuple[str, str]] = []
+        self.started = time.monotonic()
 
     def record(self, job: str, result: object) -> None:
         with self._lock:
@@ -135,7 +127,9 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher, progress: Progress | N
     now = time.time()
     for source in rt.config.sources:
         rt.store.schedule(source.id, now)
-    pipeline.tick(rt, now)
+    # `once` prints its own cycle line for exactly this run; the shared counters are
+    # for the continuous modes, so this run's counts are taken out of them at the end.
+    pipeline.tick(rt, now, cycle_line=False)
     # Alerts held back to group republished stories are part of this cycle; later
     # retries are not: the ledger keeps them pending for the next run (or `run`).
     hold = rt.config.settings.near_duplicate_hold
@@ -150,6 +144,7 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher, progress: Progress | N
             if until_next is None or until_next > horizon or time.time() - now > hold + 600:
                 break
         dispatcher.wait(0.2)
+    rt.store.take_counts()
     dispatcher.stats.log_line(due=len(rt.config.sources))
     if progress:
         progress.finish(dispatcher.stats)
@@ -159,15 +154,8 @@ def run_forever(rt: Runtime, dispatcher: EmbeddedDispatcher, stop: threading.Eve
     """The embedded scheduler: tick every `tick_every` seconds, run what is due."""
     tick_every = rt.config.settings.tick_every
     next_tick = 0.0
-    next_cycle_line = time.time() + CYCLE_LINE_EVERY
     while not stop.is_set():
         now = time.time()
-        if now >= next_cycle_line:
-            # In continuous mode a "cycle" is a period: one line a minute when anything ran.
-            if dispatcher.stats.counts["polled"] or dispatcher.stats.counts["sent"]:
-                dispatcher.stats.log_line()
-            dispatcher.stats.reset()
-            next_cycle_line = now + CYCLE_LINE_EVERY
         if now >= next_tick:
             try:
                 pipeline.tick(rt, now)

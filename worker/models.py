@@ -83,6 +83,7 @@ class Settings:
     source_down_after: float = 3600.0  # a source failing this long raises an ops alert
     ops_channels: tuple[str, ...] = ()  # where source down/recovered alerts go
     tick_every: float = 5.0
+    cycle_log_every: float = 60.0  # one `task=cycle` line per period with what was done
     per_host_interval: float = 1.0  # politeness: minimum time between requests to one host
     per_host_concurrency: int = 2
     metrics_port: int = 0  # Prometheus /metrics on this port; 0 turns the endpoint off

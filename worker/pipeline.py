@@ -49,7 +49,7 @@ MAX_SOURCE_BACKOFF = 3600.0
 # ------------------------------------------------------------------------------ tick
 
 
-def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
+def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict[str, int]:
     """Sync the schedule with the config, then fan out what is due."""
     started = time.monotonic()
     rt.reload_if_changed()
@@ -82,7 +82,28 @@ def tick(rt: Runtime, now: float | None = None) -> dict[str, int]:
     result = {"due": len(due), "deliveries": len(deliveries), "digests": digests}
     if due or deliveries or digests:
         summary("tick", status="ok", **result, ms=_ms(started))
+    if cycle_line:
+        log_cycle(rt, len(configured))
     return result
+
+
+CYCLE_FIELDS = ("polled", "not_modified", "failed", "entries", "new", "matched", "alerts",
+                "sent", "retrying", "undeliverable")
+
+
+def log_cycle(rt: Runtime, sources: int) -> None:
+    """One `task=cycle` line per `cycle_log_every`, from the counters every worker adds to.
+
+    The lock doubles as the period: whichever scheduler takes it logs, and nobody can
+    take it again until it expires, however many schedulers run.
+    """
+    period = rt.config.settings.cycle_log_every
+    if not rt.store.try_lock("cycle-line", token=str(time.time()), ttl=period):
+        return
+    counts = rt.store.take_counts()
+    if any(counts.values()):
+        summary("cycle", status="ok", sources=sources, period_s=int(period),
+                **{name: counts.get(name, 0) for name in CYCLE_FIELDS})
 
 
 def next_digest_at(channel: Channel, now: float) -> float:
@@ -159,6 +180,11 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         new=result.new,
     )
     rt.store.save_source_state(track_health(rt, source, state, now))
+    rt.store.add_counts({
+        "polled": 1, "not_modified": result.status == "not_modified",
+        "failed": result.status == "error", "entries": result.entries, "new": result.new,
+        "matched": result.matched, "alerts": result.alerts,
+    })
     rt.store.schedule(source_id, next_due)
     metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
                          result.alerts)
@@ -409,11 +435,13 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     metrics.observe_delivery(channel.id, "sent" if result.ok else "error", time.monotonic() - started)
     if result.ok:
         rt.store.finish_delivery(alert_id, SENT, None, time.time())
+        rt.store.add_counts({"sent": 1})
         summary("deliver", status="sent", **fields, detail=result.detail, ms=_ms(started))
         return SENT
     age = now - record.created_at
     if result.permanent or age >= channel.retry.max_age:
         rt.store.finish_delivery(alert_id, FAILED, result.detail, time.time())
+        rt.store.add_counts({"undeliverable": 1})
         why = "permanent error" if result.permanent else "gave up after max_age"
         summary("deliver", logging.ERROR, status="failed", **fields, error=result.detail,
                 reason=why, ms=_ms(started))
@@ -421,6 +449,7 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     delay = retry_delay(channel.retry.backoff, channel.retry.max_backoff, record.attempts,
                         result.retry_after)
     rt.store.retry_delivery(alert_id, result.detail, now + delay, time.time())
+    rt.store.add_counts({"retrying": 1})
     rt.dispatcher.enqueue("deliver", alert_id, countdown=delay)
     summary("deliver", logging.WARNING, status="retry", **fields, error=result.detail,
             retry_in=round(delay, 1), ms=_ms(started))

@@ -183,6 +183,16 @@ class Store(ABC):
     @abstractmethod
     def set_digest_due(self, channel_id: str, at: float) -> None: ...
 
+    # --- activity counters (the periodic cycle line) ------------------------------------
+
+    @abstractmethod
+    def add_counts(self, counts: dict[str, int]) -> None:
+        """Add to the shared activity counters (polls, new articles, deliveries…)."""
+
+    @abstractmethod
+    def take_counts(self) -> dict[str, int]:
+        """Atomically read the counters and reset them to zero."""
+
     # --- coordination -----------------------------------------------------------------
 
     @abstractmethod

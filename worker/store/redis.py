@@ -26,6 +26,7 @@ DELIVERY_COUNTS = _P + "deliveries:counts"
 DIGEST = _P + "digest:"
 DIGEST_DUE = _P + "digest_due"
 LOCK = _P + "lock:"
+COUNTS = _P + "counts"
 
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -251,6 +252,22 @@ class RedisStore(Store):
 
     def set_digest_due(self, channel_id: str, at: float) -> None:
         self.client.hset(DIGEST_DUE, channel_id, at)
+
+    # --- activity counters --------------------------------------------------------------
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for name, value in counts.items():
+            if value:
+                pipe.hincrby(COUNTS, name, value)
+        pipe.execute()
+
+    def take_counts(self) -> dict[str, int]:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hgetall(COUNTS)
+        pipe.delete(COUNTS)
+        values, _ = pipe.execute()
+        return {k.decode(): int(v) for k, v in values.items()}
 
     # --- coordination -----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at)
 CREATE TABLE IF NOT EXISTS digest_items (
     channel_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (channel_id, alert_id));
 CREATE TABLE IF NOT EXISTS digest_due (channel_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
@@ -276,6 +277,22 @@ class SQLiteStore(Store):
             db.execute(
                 "INSERT OR REPLACE INTO digest_due (channel_id, at) VALUES (?, ?)", (channel_id, at)
             )
+
+    # --- activity counters --------------------------------------------------------------
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO counts (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                [(name, value) for name, value in counts.items() if value],
+            )
+
+    def take_counts(self) -> dict[str, int]:
+        with self._tx() as db:
+            counts = dict(db.execute("SELECT name, value FROM counts").fetchall())
+            db.execute("DELETE FROM counts")
+        return counts
 
     # --- coordination -----------------------------------------------------------------
 
