@@ -53,6 +53,7 @@ def test_first_seen_is_true_once(store):
     assert store.first_seen("other", ttl=60) is True
     store.forget_seen("k")
     assert store.first_seen("k", ttl=60) is True
+    assert store.first_seen_many(["k", "n1", "n2", "n1"], ttl=60) == [False, True, True, False]
 
 
 def test_fingerprints_window(store):

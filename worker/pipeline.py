@@ -161,8 +161,8 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
         if listing.response.not_modified:
             result.status = "not_modified"
         result.entries = len(listing.entries)
-        for entry in listing.entries:
-            _process_counted(rt, source, entry, result)
+        for entry, seen_key in new_entries(rt, listing.entries):
+            _process_counted(rt, source, entry, seen_key, result)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0
@@ -248,10 +248,25 @@ def next_poll_interval(every: float, failures: int, server_wait: float) -> float
     return max(interval, min(server_wait, 86400.0))
 
 
-def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> None:
+def new_entries(rt: Runtime, entries: list[FeedEntry]) -> list[tuple[FeedEntry, str]]:
+    """The entries no poll has taken yet, each with its seen-key; one store round trip.
+
+    Keys come from the canonical URL, so the same article on several feeds (or with
+    tracking parameters) is taken once, by whichever poll gets there first.
+    """
+    keyed = {}
+    for entry in entries:
+        if entry.url:
+            keyed.setdefault("entry:" + dedup.article_id(dedup.canonical_url(entry.url)), entry)
+    firsts = rt.store.first_seen_many(list(keyed), rt.config.settings.dedup_window)
+    return [(entry, key) for (key, entry), first in zip(keyed.items(), firsts, strict=True) if first]
+
+
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, seen_key: str,
+                     result: PollResult) -> None:
     """Process one entry; a failing item is logged and retried next poll, never the others."""
     try:
-        outcome = process_entry(rt, source, entry)
+        outcome = process_entry(rt, source, entry, seen_key)
     except Exception as error:
         if isinstance(error, rt.store.unavailable):
             raise  # the store is down: the whole poll failed, not this item
@@ -275,13 +290,8 @@ class EntryOutcome:
     alerts: int = 0
 
 
-def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
-    """Parse one entry (and its page), drop what was seen, match topics, create alerts."""
-    if not entry.url:
-        return EntryOutcome()
-    seen_key = "entry:" + dedup.article_id(dedup.canonical_url(entry.url))
-    if not rt.store.first_seen(seen_key, rt.config.settings.dedup_window):
-        return EntryOutcome()
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry, seen_key: str) -> EntryOutcome:
+    """Parse one new entry (and its page), match topics, create alerts."""
     try:
         article = build_article(rt, source, entry)
         return EntryOutcome(new=1, **match_and_alert(rt, article))

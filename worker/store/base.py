@@ -119,6 +119,10 @@ class Store(ABC):
     def first_seen(self, key: str, ttl: float) -> bool:
         """Record `key`; True only for the first caller within `ttl` seconds."""
 
+    def first_seen_many(self, keys: list[str], ttl: float) -> list[bool]:
+        """`first_seen` for many keys at once (implementations batch the round trips)."""
+        return [self.first_seen(key, ttl) for key in keys]
+
     @abstractmethod
     def forget_seen(self, key: str) -> None:
         """Undo `first_seen` (processing failed; the next poll must try again)."""

@@ -125,15 +125,20 @@ class SQLiteStore(Store):
     # --- seen -------------------------------------------------------------------------
 
     def first_seen(self, key: str, ttl: float) -> bool:
+        return self.first_seen_many([key], ttl)[0]
+
+    def first_seen_many(self, keys: list[str], ttl: float) -> list[bool]:
         now = time.time()
-        with self._tx() as db:
-            row = db.execute("SELECT expires_at FROM seen WHERE key = ?", (key,)).fetchone()
-            if row and row[0] > now:
-                return False
-            db.execute(
-                "INSERT OR REPLACE INTO seen (key, expires_at) VALUES (?, ?)", (key, now + ttl)
-            )
-            return True
+        firsts = []
+        with self._tx() as db:  # one transaction for the whole feed
+            for key in keys:
+                row = db.execute("SELECT expires_at FROM seen WHERE key = ?", (key,)).fetchone()
+                first = not (row and row[0] > now)
+                if first:
+                    db.execute("INSERT OR REPLACE INTO seen (key, expires_at) VALUES (?, ?)",
+                               (key, now + ttl))
+                firsts.append(first)
+        return firsts
 
     def forget_seen(self, key: str) -> None:
         with self._tx() as db:
