@@ -87,3 +87,32 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
     finally:
         runtime.close()
         site.stop()
+
+
+def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
+    from servers import HTTPServer
+
+    from worker import pipeline
+    from worker.models import Config, Settings, Source
+    from worker.runtime import Runtime
+
+    site = HTTPServer().start()
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"},
+                            b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+                            b"</channel></rss>")
+    config = Config((Source("s", site.url("/feed")),), (), (),
+                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
+
+    class Nothing:
+        def enqueue(self, job, *args, countdown=0.0):
+            pass
+
+    runtime = Runtime(config, Nothing())
+    try:
+        first_claim, second_claim = 1000.0, 1120.0  # the queue outlived the 120 s hold
+        assert pipeline.poll_source(runtime, "s", first_claim).status == "ok"
+        assert pipeline.poll_source(runtime, "s", second_claim).status == "skipped"
+        assert len(site.requests) == 1
+    finally:
+        runtime.close()
+        site.stop()

@@ -148,7 +148,7 @@ def test_lock_excludes_and_expires(store):
 
 def test_activity_counts_add_up_and_reset(store):
     assert store.take_counts() == {}
-    store.add_counts({"polled": 1, "new": 3, "failed": 0})
+    store.add_counts({"polled": 1, "new": 3, "failed": 0, "not_modified": True})
     store.add_counts({"polled": 1, "sent": 2})
-    assert store.take_counts() == {"polled": 2, "new": 3, "sent": 2}
+    assert store.take_counts() == {"polled": 2, "new": 3, "sent": 2, "not_modified": 1}
     assert store.take_counts() == {}

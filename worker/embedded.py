@@ -102,7 +102,8 @@ class CycleStats:
     def record(self, job: str, result: object) -> None:
         with self._lock:
             counts = self.counts
-            if job == "poll_source" and isinstance(result, pipeline.PollResult):
+            if (job == "poll_source" and isinstance(result, pipeline.PollResult)
+                    and result.status != "skipped"):
                 counts["polled"] += 1
                 counts["not_modified"] += result.status == "not_modified"
                 if result.status == "error":

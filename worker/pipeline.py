@@ -64,7 +64,7 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
     hold = max(rt.config.settings.redelivery_after, 60.0)
     due = [s for s in store.claim_due(now, hold=hold) if s in configured]
     for source_id in due:
-        rt.dispatcher.enqueue("poll_source", source_id)
+        rt.dispatcher.enqueue("poll_source", source_id, now)
     deliveries = store.due_deliveries(now)
     for alert_id in deliveries:
         rt.dispatcher.enqueue("deliver", alert_id)
@@ -135,8 +135,14 @@ class PollResult:
     error: str | None = None
 
 
-def poll_source(rt: Runtime, source_id: str) -> PollResult:
-    """Fetch one source, process its new entries, record health and the next due time."""
+def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) -> PollResult:
+    """Fetch one source, process its new entries, record health and the next due time.
+
+    `claimed_at` is when the scheduler handed this poll out. When the queue is longer
+    than the claim's hold, the scheduler hands the source out again; the copy that runs
+    second finds the source polled after its claim and does nothing, so a backlog never
+    multiplies itself.
+    """
     from .fetch import FetchError
     from .listing import list_entries
     from .sources import SourceError
@@ -151,6 +157,8 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
                 error="not in the config any more")
         return PollResult(source_id, "error", error="unknown source")
     state = rt.store.source_state(source_id)
+    if claimed_at is not None and state.last_poll is not None and state.last_poll >= claimed_at:
+        return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     try:
@@ -181,8 +189,8 @@ def poll_source(rt: Runtime, source_id: str) -> PollResult:
     )
     rt.store.save_source_state(track_health(rt, source, state, now))
     rt.store.add_counts({
-        "polled": 1, "not_modified": result.status == "not_modified",
-        "failed": result.status == "error", "entries": result.entries, "new": result.new,
+        "polled": 1, "not_modified": int(result.status == "not_modified"),
+        "failed": int(result.status == "error"), "entries": result.entries, "new": result.new,
         "matched": result.matched, "alerts": result.alerts,
     })
     rt.store.schedule(source_id, next_due)

@@ -62,8 +62,8 @@ def tick() -> dict[str, int]:
 
 
 @app.task(name="newswatch.poll_source")
-def poll_source(source_id: str) -> str:
-    return pipeline.poll_source(runtime(), source_id).status
+def poll_source(source_id: str, claimed_at: float | None = None) -> str:
+    return pipeline.poll_source(runtime(), source_id, claimed_at).status
 
 
 @app.task(name="newswatch.deliver")

@@ -222,6 +222,8 @@ class Fetcher:
         self.limiter: HostLimiter = limiter or InProcessHostLimiter(
             settings.per_host_interval, settings.per_host_concurrency)
         self._max_pools = max_pools
+        # Connections kept per (host, address): as many as may run at once to one host.
+        self._pool_size = max(4, settings.per_host_concurrency)
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._lock = threading.Lock()
         self._tls = ssl_context or _tls_context()  # a private CA can be passed in
@@ -324,12 +326,12 @@ class Fetcher:
                 return pool
             if target.scheme == "https":
                 pool = _HTTPSPool(
-                    address, target.port, maxsize=4, block=False, retries=False,
+                    address, target.port, maxsize=self._pool_size, block=False, retries=False,
                     server_hostname=target.host, assert_hostname=target.host,
                     ssl_context=self._tls, cert_reqs="CERT_REQUIRED",
                 )
             else:
-                pool = _HTTPPool(address, target.port, maxsize=4, block=False, retries=False)
+                pool = _HTTPPool(address, target.port, maxsize=self._pool_size, block=False, retries=False)
             self._pools[key] = pool
             evicted = None
             if len(self._pools) > self._max_pools:

@@ -266,7 +266,7 @@ class RedisStore(Store):
         pipe = self.client.pipeline(transaction=False)
         for name, value in counts.items():
             if value:
-                pipe.hincrby(COUNTS, name, value)
+                pipe.hincrby(COUNTS, name, int(value))  # redis-py refuses bools
         pipe.execute()
 
     def take_counts(self) -> dict[str, int]:
