@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 
-_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+# Zero-width characters and soft hyphens: dropped, they only break words apart.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 def clean_line(text: str) -> str:
-    """One paragraph on one line: runs of any whitespace become one space."""
-    return _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
+    """One paragraph on one line: runs of any whitespace become one space.
+
+    str.split() knows every Unicode space (no-break, thin, ideographic…) and runs in C:
+    this is called for every line of every article, so it is several times faster
+    than the equivalent regular expression.
+    """
+    return " ".join(text.translate(_INVISIBLE).split())
 
 
 def join_paragraphs(paragraphs: list[str]) -> str:
