@@ -75,10 +75,12 @@ def newswatch_loop(runtime: Runtime, alerts: int, channel: str) -> float:
 
 
 def bare_webhook_loop(receiver: HTTPServer, alerts: int) -> float:
+    """What any sender must do per alert: serialise its payload and POST it (no ledger)."""
     session = requests.Session()
-    payload = json.dumps(sample_alert("hook").payload()).encode()
+    alert = sample_alert("hook")
     started = time.perf_counter()
     for _ in range(alerts):
+        payload = json.dumps(alert.payload(), ensure_ascii=False).encode()
         response = session.post(receiver.url("/hook"), data=payload,
                                 headers={"Content-Type": "application/json"}, timeout=10)
         response.raise_for_status()

@@ -6,7 +6,7 @@ change what another stage already saw.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,7 +154,10 @@ class Article:
     image: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Built by hand, not dataclasses.asdict: this runs for every alert, and asdict
+        # deep-copies every field recursively.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["source"] = {"id": self.source.id, "name": self.source.name, "domain": self.source.domain}
         data["authors"] = list(self.authors)
         data["tags"] = list(self.tags)
         data["published"] = iso_utc(self.published)

@@ -453,13 +453,11 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     metrics.observe_delivery(channel.id, "sent" if result.ok else "error", time.monotonic() - started)
     if result.ok:
         rt.store.finish_delivery(alert_id, SENT, None, time.time())
-        rt.store.add_counts({"sent": 1})
         summary("deliver", status="sent", **fields, detail=result.detail, ms=_ms(started))
         return SENT
     age = now - record.created_at
     if result.permanent or age >= channel.retry.max_age:
         rt.store.finish_delivery(alert_id, FAILED, result.detail, time.time())
-        rt.store.add_counts({"undeliverable": 1})
         why = "permanent error" if result.permanent else "gave up after max_age"
         summary("deliver", logging.ERROR, status="failed", **fields, error=result.detail,
                 reason=why, ms=_ms(started))
@@ -467,7 +465,6 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     delay = retry_delay(channel.retry.backoff, channel.retry.max_backoff, record.attempts,
                         result.retry_after)
     rt.store.retry_delivery(alert_id, result.detail, now + delay, time.time())
-    rt.store.add_counts({"retrying": 1})
     rt.dispatcher.enqueue("deliver", alert_id, countdown=delay)
     summary("deliver", logging.WARNING, status="retry", **fields, error=result.detail,
             retry_in=round(delay, 1), ms=_ms(started))

@@ -153,11 +153,13 @@ class Store(ABC):
 
     @abstractmethod
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
-        """Record the outcome: SENT or FAILED (final), clearing the lease."""
+        """Record the outcome: SENT or FAILED (final), clearing the lease; counts it as
+        "sent" or "undeliverable" in the activity counters in the same step."""
 
     @abstractmethod
     def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
-        """Back to pending after a failed attempt, due again at `next_attempt_at`."""
+        """Back to pending after a failed attempt, due again at `next_attempt_at`
+        (counted as "retrying")."""
 
     @abstractmethod
     def add_also_reported(self, alert_id: str, outlet: str) -> None: ...

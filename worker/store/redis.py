@@ -76,6 +76,7 @@ if state ~= ARGV[1] then
   redis.call('HINCRBY', KEYS[4], state, -1)
   redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
 end
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
 return 1
 """
 
@@ -86,6 +87,7 @@ redis.call('HSET', KEYS[1], 'last_error', ARGV[1], 'next_attempt_at', ARGV[2],
            'lease_until', 0, 'updated_at', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('HINCRBY', KEYS[4], 'retrying', 1)
 return 1
 """
 
@@ -216,10 +218,12 @@ class RedisStore(Store):
 
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
         assert state in (SENT, FAILED)
-        self._finish(keys=self._keys(alert_id), args=[state, error or "", repr(now), alert_id])
+        outcome = "sent" if state == SENT else "undeliverable"
+        self._finish(keys=[*self._keys(alert_id), COUNTS],
+                     args=[state, error or "", repr(now), alert_id, outcome])
 
     def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
-        self._retry(keys=self._keys(alert_id)[:3],
+        self._retry(keys=[*self._keys(alert_id)[:3], COUNTS],
                     args=[error, repr(next_attempt_at), repr(now), alert_id])
 
     def add_also_reported(self, alert_id: str, outlet: str) -> None:

@@ -208,18 +208,22 @@ class SQLiteStore(Store):
 
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
         assert state in (SENT, FAILED)
-        self._db().execute(
-            "UPDATE deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ? "
-            "WHERE alert_id = ?",
-            (state, error, now, alert_id),
-        )
+        with self._tx() as db:
+            db.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ? "
+                "WHERE alert_id = ?",
+                (state, error, now, alert_id),
+            )
+            self._count(db, "sent" if state == SENT else "undeliverable")
 
     def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
-        self._db().execute(
-            "UPDATE deliveries SET last_error = ?, lease_until = 0, updated_at = ?, "
-            "next_attempt_at = ? WHERE alert_id = ? AND state = ?",
-            (error, now, next_attempt_at, alert_id, PENDING),
-        )
+        with self._tx() as db:
+            db.execute(
+                "UPDATE deliveries SET last_error = ?, lease_until = 0, updated_at = ?, "
+                "next_attempt_at = ? WHERE alert_id = ? AND state = ?",
+                (error, now, next_attempt_at, alert_id, PENDING),
+            )
+            self._count(db, "retrying")
 
     def add_also_reported(self, alert_id: str, outlet: str) -> None:
         with self._tx() as db:
@@ -287,11 +291,15 @@ class SQLiteStore(Store):
 
     def add_counts(self, counts: dict[str, int]) -> None:
         with self._tx() as db:
-            db.executemany(
-                "INSERT INTO counts (name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                [(name, value) for name, value in counts.items() if value],
-            )
+            for name, value in counts.items():
+                self._count(db, name, value)
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, name: str, value: int = 1) -> None:
+        if value:
+            db.execute("INSERT INTO counts (name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                       (name, int(value)))
 
     def take_counts(self) -> dict[str, int]:
         with self._tx() as db:
