@@ -113,3 +113,43 @@ def test_newswatch_run_with_redis_url_is_worker_plus_beat(tmp_path, news_site, r
     assert "celery@" in text or "[tasks]" in text, "it ran a Celery worker"
     assert "beat: Starting" in text or "Scheduler: Sending due task" in text, "with beat inside"
     assert len(hook_posts(receiver)) == 1 and code == 0
+
+
+def compose_command(service: str, **variables: str) -> list[str]:
+    """A service's command from docker-compose.yml, with ${VAR:-default} filled in."""
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"][service]["command"]
+
+    def fill(match: re.Match[str]) -> str:
+        return variables.get(match.group(1), match.group(2) or "")
+
+    return [re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", fill, part) for part in command]
+
+
+def test_the_compose_services_commands_deliver_the_alert(tmp_path, news_site, receiver, smtp,
+                                                         redis_url, celery_bin):
+    config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
+                          redis_url=redis_url, tick_every="1s")
+    env = subprocess_env(TEST_WEBHOOK_SECRET=SECRET, NEWSWATCH_CONFIG=str(config))
+    processes = CeleryProcesses(celery_bin, env, tmp_path)
+    try:
+        for service in ("worker", "deliver", "beat"):
+            command = compose_command(service, WORKER_CONCURRENCY="2")
+            assert command[:3] == ["celery", "-A", "worker.app"]
+            if service == "beat":  # the container's schedule path is not writable here
+                command[command.index("--schedule") + 1] = str(tmp_path / "beat-schedule")
+            processes.start(service, *command[3:])
+        wait_for(lambda: hook_posts(receiver) and smtp.messages, timeout=90,
+                 what="the alerts from the compose services")
+        wait_for(lambda: "status=sent" in processes.log("deliver"), timeout=30,
+                 what="the deliver service's summary line")
+    finally:
+        codes = processes.stop_all()
+    assert "task=poll_source source=kompas-global" in processes.log("worker")
+    assert "task=deliver" not in processes.log("worker"), "deliveries run on their own service"
+    assert len(hook_posts(receiver)) == 1 and len(smtp.messages) == 1
+    assert codes == [0, 0, 0]

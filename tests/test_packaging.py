@@ -29,11 +29,27 @@ def test_compose_has_the_services_of_spec():
     assert command_of(SERVICES["beat"])[:4] == ["celery", "-A", "worker.app", "beat"]
     assert command_of(SERVICES["flower"])[:4] == ["celery", "-A", "worker.app", "flower"]
     # --scale worker=N needs a worker with no fixed name or published port
-    assert "container_name" not in SERVICES["worker"] and "ports" not in SERVICES["worker"]
+    for name in ("worker", "deliver"):
+        assert "container_name" not in SERVICES[name] and "ports" not in SERVICES[name]
+
+
+def test_worker_services_consume_every_queue_and_deliveries_have_their_own():
+    from worker.queues import QUEUES, ROUTES
+
+    consumed: dict[str, set[str]] = {}
+    for name, service in SERVICES.items():
+        command = command_of(service) if "command" in service else []
+        if command[:4] == ["celery", "-A", "worker.app", "worker"]:
+            queues = command[command.index("-Q") + 1].split(",") if "-Q" in command else list(QUEUES)
+            consumed[name] = set(queues)
+    assert set().union(*consumed.values()) == set(QUEUES)
+    deliver_queue = ROUTES["newswatch.deliver"]["queue"]
+    owners = [name for name, queues in consumed.items() if deliver_queue in queues]
+    assert owners and all(consumed[name] == {deliver_queue} for name in owners), consumed
 
 
 def test_every_env_variable_passed_is_read_by_the_worker_or_config():
-    for name in ("worker", "beat", "flower"):
+    for name in ("worker", "deliver", "beat", "flower"):
         for variable in SERVICES[name]["environment"]:
             read = (
                 f'"{variable}"' in WORKER_SOURCE
