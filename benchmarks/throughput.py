@@ -508,13 +508,13 @@ def main() -> None:
     parser.add_argument("--interval", default="5m", help="every: of each source (s, m, h)")
     parser.add_argument("--cycles", type=int, default=2, help="run this many intervals after the first poll")
     parser.add_argument("--layout", action="append", type=str,
-                        help="pool:PROCESSESxCONCURRENCY, repeatable (default threads:2x32)")
+                        help="pool:PROCESSESxCONCURRENCY, repeatable (default prefork:1x8)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every feed response")
     parser.add_argument("--grace", type=float, default=15.0, help="seconds after the last cycle for alerts")
     parser.add_argument("--bare-seconds", type=float, default=90.0, help="time budget of all bare loops")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     args = parser.parse_args()
-    layouts = args.layout or ["threads:2x32"]
+    layouts = args.layout or ["prefork:1x8"]  # what docker-compose.yml runs
     for layout in layouts:
         parse_layout(layout)
 
