@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS digest_items (
     channel_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (channel_id, alert_id));
 CREATE TABLE IF NOT EXISTS digest_due (channel_id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Outcomes are counted by triggers, inside the ledger's own one-statement updates:
+-- the hot path stays one statement per step and the counts can never disagree with it.
+CREATE TRIGGER IF NOT EXISTS count_finished AFTER UPDATE OF state ON deliveries
+WHEN NEW.state != OLD.state BEGIN
+  INSERT INTO counts (name, value) VALUES (CASE NEW.state WHEN 'sent' THEN 'sent'
+    ELSE 'undeliverable' END, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_retry AFTER UPDATE OF next_attempt_at ON deliveries
+WHEN NEW.state = 'pending' AND NEW.last_error IS NOT NULL BEGIN
+  INSERT INTO counts (name, value) VALUES ('retrying', 1)
+    ON CONFLICT(name) DO UPDATE SET value = value + 1;
+END;
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
@@ -208,22 +220,18 @@ class SQLiteStore(Store):
 
     def finish_delivery(self, alert_id: str, state: str, error: str | None, now: float) -> None:
         assert state in (SENT, FAILED)
-        with self._tx() as db:
-            db.execute(
-                "UPDATE deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ? "
-                "WHERE alert_id = ?",
-                (state, error, now, alert_id),
-            )
-            self._count(db, "sent" if state == SENT else "undeliverable")
+        self._db().execute(
+            "UPDATE deliveries SET state = ?, last_error = ?, lease_until = 0, updated_at = ? "
+            "WHERE alert_id = ?",
+            (state, error, now, alert_id),
+        )
 
     def retry_delivery(self, alert_id: str, error: str, next_attempt_at: float, now: float) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE deliveries SET last_error = ?, lease_until = 0, updated_at = ?, "
-                "next_attempt_at = ? WHERE alert_id = ? AND state = ?",
-                (error, now, next_attempt_at, alert_id, PENDING),
-            )
-            self._count(db, "retrying")
+        self._db().execute(
+            "UPDATE deliveries SET last_error = ?, lease_until = 0, updated_at = ?, "
+            "next_attempt_at = ? WHERE alert_id = ? AND state = ?",
+            (error, now, next_attempt_at, alert_id, PENDING),
+        )
 
     def add_also_reported(self, alert_id: str, outlet: str) -> None:
         with self._tx() as db:
