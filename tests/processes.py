@@ -1,11 +1,14 @@
-"""Real Celery processes for the tests: `celery -A worker.app worker|beat`, each in its own group."""
+"""Long-running processes for the tests: `newswatch run`, and `celery -A worker.app worker|beat`."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +53,36 @@ class CeleryProcesses:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         return [process.returncode for process in self.processes]
+
+
+class NewswatchRun:
+    """`newswatch run` as a subprocess (the tripwire loaded), its log in a file."""
+
+    def __init__(self, config: Path, cwd: Path, **env: str) -> None:
+        from conftest import subprocess_env
+
+        self.log_path = cwd / "newswatch.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run", "--config", str(config)], cwd=cwd,
+            env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> int:
+        """SIGTERM and wait; a process that ignores it is killed and fails the test."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("newswatch run did not stop on SIGTERM") from None
+        finally:
+            self._log.close()
+        return code

@@ -6,46 +6,17 @@ Every scenario runs the real `newswatch` command against real servers on loopbac
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
-import pytest
-from conftest import newswatch_command, run_newswatch, subprocess_env
+from conftest import run_newswatch, subprocess_env
+from processes import NewswatchRun
 from scenario import AFP_TEXT, SECRET, hook_posts, kompas_source, verify_signature, wire_feed, write_config
 from servers import HTTPServer, SMTPServer, free_port, wait_for
 
 from worker.store.sqlite import SQLiteStore
 
 FAST_RETRY = {"backoff": "200ms", "max_backoff": "500ms", "max_age": "1h"}
-
-
-class Runner:
-    """`newswatch run` (embedded) as a subprocess, its log in a file."""
-
-    def __init__(self, config: Path, cwd: Path, **env: str) -> None:
-        self.log_path = cwd / "newswatch.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            newswatch_command() + ["run", "--config", str(config)], cwd=cwd,
-            env=subprocess_env(TEST_WEBHOOK_SECRET=SECRET, **env), stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail("newswatch run did not stop on SIGTERM")
-        self._log.close()
-        return code
 
 
 def ledger(state_db: Path) -> list[dict]:
@@ -66,7 +37,7 @@ def test_webhook_500_three_times_then_200_delivers_once(tmp_path, news_site, smt
     receiver.routes["/hook"] = flaky
     config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
                           retry=FAST_RETRY, tick_every="200ms")
-    runner = Runner(config, tmp_path)
+    runner = NewswatchRun(config, tmp_path, TEST_WEBHOOK_SECRET=SECRET)
     try:
         wait_for(lambda: len(hook_posts(receiver)) >= 4, timeout=60, what="the fourth attempt")
 
@@ -93,7 +64,7 @@ def test_smtp_down_then_up_delivers_the_email_once(tmp_path, news_site, receiver
     config = write_config(tmp_path / "config", [kompas_source(news_site)], SMTPServer(),
                           receiver, smtp_url=f"smtp://127.0.0.1:{port}", retry=FAST_RETRY,
                           tick_every="200ms")
-    runner = Runner(config, tmp_path)
+    runner = NewswatchRun(config, tmp_path, TEST_WEBHOOK_SECRET=SECRET)
     smtp = SMTPServer(port)
     try:
         wait_for(lambda: "channel=desk-email" in runner.log() and "status=retry" in runner.log(),
@@ -165,7 +136,7 @@ def test_digest_sends_one_email_with_every_match(tmp_path, smtp, receiver):
     site, sources = two_story_site()
     config = write_config(tmp_path / "config", sources, smtp, receiver, tick_every="200ms",
                           per_host_interval="0s", email={"mode": "digest", "every": "2s"})
-    runner = Runner(config, tmp_path)
+    runner = NewswatchRun(config, tmp_path, TEST_WEBHOOK_SECRET=SECRET)
     try:
         wait_for(lambda: smtp.messages, timeout=60, what="the digest email")
         wait_for(lambda: len(hook_posts(receiver)) == 2, timeout=30, what="two instant webhooks")

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 
 import yaml
-from conftest import newswatch_command, subprocess_env
+from processes import NewswatchRun
 from servers import HTTPServer, wait_for
 
 from worker import pipeline
@@ -62,28 +62,21 @@ def test_config_edits_take_effect_without_a_restart(tmp_path):
         }))
 
     write(["a"])
-    log_path = tmp_path / "run.log"
-    import subprocess
-
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config_file)],
-                                   env=subprocess_env(), cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        try:
-            wait_for(lambda: "source=a status=ok" in log_path.read_text(), timeout=30,
-                     what="the first source polled")
-            write(["a", "b"])
-            wait_for(lambda: "source=b status=ok" in log_path.read_text(), timeout=30,
-                     what="the added source polled after the edit")
-            config_file.write_text("sources: [this is not valid")
-            wait_for(lambda: "config change ignored" in log_path.read_text(), timeout=30,
-                     what="the invalid edit to be refused")
-            assert process.poll() is None, "an invalid edit must not stop the worker"
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-            site.stop()
-    text = log_path.read_text()
+    run = NewswatchRun(config_file, tmp_path)
+    try:
+        wait_for(lambda: "source=a status=ok" in run.log(), timeout=30,
+                 what="the first source polled")
+        write(["a", "b"])
+        wait_for(lambda: "source=b status=ok" in run.log(), timeout=30,
+                 what="the added source polled after the edit")
+        config_file.write_text("sources: [this is not valid")
+        wait_for(lambda: "config change ignored" in run.log(), timeout=30,
+                 what="the invalid edit to be refused")
+        assert run.running(), "an invalid edit must not stop the worker"
+    finally:
+        run.stop()
+        site.stop()
+    text = run.log()
     assert text.count("source=a status=ok") == 1, "every: 1h — polled once"
     assert "config reloaded: 2 sources" in text
 
@@ -98,20 +91,12 @@ def test_continuous_mode_logs_one_cycle_line_per_period(tmp_path):
         "settings": {"state_path": str(tmp_path / "state.db"), "tick_every": "200ms",
                      "cycle_log_every": "2s", "allow_private_networks": True},
     }))
-    log_path = tmp_path / "run.log"
-    import subprocess
-
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config_file)],
-                                   env=subprocess_env(), cwd=tmp_path, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        try:
-            wait_for(lambda: log_path.read_text().count("task=cycle") >= 2, timeout=30,
-                     what="two cycle lines")
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-            site.stop()
-    cycles = [line for line in log_path.read_text().splitlines() if "task=cycle" in line]
+    run = NewswatchRun(config_file, tmp_path)
+    try:
+        wait_for(lambda: run.log().count("task=cycle") >= 2, timeout=30, what="two cycle lines")
+    finally:
+        run.stop()
+        site.stop()
+    cycles = [line for line in run.log().splitlines() if "task=cycle" in line]
     assert all("period_s=2" in line and "sources=1" in line for line in cycles)
     assert any("polled=" in line and "polled=0" not in line for line in cycles)

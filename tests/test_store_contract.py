@@ -85,6 +85,7 @@ def test_delivery_lease_and_retry(store):
     assert again.attempts == 2 and again.last_error == "http 500"
     store.finish_delivery("a1", SENT, None, now=1201.0)
     assert store.delivery("a1").state == SENT
+    assert store.take_counts() == {"retrying": 1, "sent": 1}
     assert store.claim_delivery("a1", now=9999.0, lease=1.0) is None
     assert store.due_deliveries(now=9999.0) == []
     assert store.delivery_counts() == {PENDING: 0, SENT: 1, FAILED: 0}
