@@ -114,3 +114,12 @@ def smtp():
     server.stop()
 
 
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    """One HTTP server for a whole test module: stopping one takes 0.5 s (serve_forever's
+    poll interval), so modules with many small tests share it and reset its routes."""
+    http = HTTPServer().start()
+    yield http
+    http.stop()

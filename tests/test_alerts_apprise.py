@@ -6,20 +6,12 @@ import dataclasses
 import json
 
 import pytest
-from servers import HTTPServer, free_port, wait_for
+from servers import free_port, wait_for
 
 from worker.alerts import build_sender, channel_option_problems
 from worker.alerts.apprise import AppriseSender
 from worker.alerts.sample import sample_alert
 from worker.models import Channel
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    # One server for the module: stopping one takes 0.5 s (the serve_forever poll interval).
-    http = HTTPServer().start()
-    yield http
-    http.stop()
 
 
 @pytest.fixture

@@ -38,14 +38,6 @@ def other_topic(alert: Alert, alert_id: str) -> Alert:
     return dataclasses.replace(alert, id=alert_id, topic=topic, match=match)
 
 
-@pytest.fixture(scope="module")
-def shared_server():
-    # One server for the module: stopping one takes 0.5 s (the serve_forever poll interval).
-    http = HTTPServer().start()
-    yield http
-    http.stop()
-
-
 @pytest.fixture
 def server(shared_server):
     shared_server.routes.clear()
