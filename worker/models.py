@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 
@@ -92,21 +93,37 @@ class Settings:
     # republications of the same wire story can be named in it (also_reported_by)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: the id indexes below are cached on the instance
 class Config:
     sources: tuple[Source, ...]
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
     settings: Settings
 
+    # Lookups by id run on every poll and delivery: dicts, not scans of 10,000 sources.
+    # A missing id raises StopIteration, as callers expect of a failed lookup.
+    @cached_property
+    def _by_id(self) -> dict[str, dict[str, Any]]:
+        return {
+            "source": {s.id: s for s in self.sources},
+            "topic": {t.id: t for t in self.topics},
+            "channel": {c.id: c for c in self.channels},
+        }
+
+    def _lookup(self, kind: str, ident: str) -> Any:
+        try:
+            return self._by_id[kind][ident]
+        except KeyError:
+            raise StopIteration(f"no {kind} {ident!r}") from None
+
     def source(self, source_id: str) -> Source:
-        return next(s for s in self.sources if s.id == source_id)
+        return self._lookup("source", source_id)
 
     def channel(self, channel_id: str) -> Channel:
-        return next(c for c in self.channels if c.id == channel_id)
+        return self._lookup("channel", channel_id)
 
     def topic(self, topic_id: str) -> Topic:
-        return next(t for t in self.topics if t.id == topic_id)
+        return self._lookup("topic", topic_id)
 
 
 # --------------------------------------------------------------------------- content

@@ -152,10 +152,11 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     try:
         source = rt.config.source(source_id)
     except StopIteration:
-        rt.store.unschedule(source_id)
-        summary("poll_source", logging.WARNING, source=source_id, status="error",
-                error="not in the config any more")
-        return PollResult(source_id, "error", error="unknown source")
+        # Removed from the config (or this process has not seen the edit yet): the tick
+        # keeps the schedule in line with the config, so there is nothing to undo here.
+        summary("poll_source", logging.WARNING, source=source_id, status="skipped",
+                error="not in this worker's config")
+        return PollResult(source_id, "skipped")
     state = rt.store.source_state(source_id)
     if claimed_at is not None and state.last_poll is not None and state.last_poll >= claimed_at:
         return PollResult(source_id, "skipped")

@@ -23,12 +23,18 @@ class CeleryDispatcher:
 
 
 def runtime() -> Runtime:
-    """One Runtime per worker process, built after fork (sockets are not shared)."""
+    """One Runtime per worker process, built after fork (sockets are not shared).
+
+    Every task checks for config edits (a stat at most every few seconds): each worker
+    process holds its own copy, and one that kept the old config would not know a
+    source the scheduler has just started handing out.
+    """
     global _runtime
     with _lock:
         if _runtime is None:
             _runtime = Runtime.load(os.environ.get("NEWSWATCH_CONFIG"), CeleryDispatcher())
-        return _runtime
+    _runtime.reload_if_changed()
+    return _runtime
 
 
 @worker_process_init.connect
