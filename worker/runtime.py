@@ -85,10 +85,16 @@ class Runtime:
         except ConfigError as error:
             log.error("config change ignored, it is invalid:\n%s", error)
             return False
+        stale_fetcher = None
         with self._lock:
+            if config.settings != self.config.settings:
+                # Caps, timeouts and per-host limits live in the fetcher: build it anew.
+                stale_fetcher = self.__dict__.pop("fetcher", None)
             self.config = config
             self._senders.clear()
             self.__dict__.pop("topic_index", None)
+        if stale_fetcher is not None:
+            stale_fetcher.close()
         register_secrets(secrets_of(config))
         log.info("config reloaded: %d sources, %d topics, %d channels",
                  len(config.sources), len(config.topics), len(config.channels))
