@@ -116,3 +116,54 @@ def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
     finally:
         runtime.close()
         site.stop()
+
+
+def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path):
+    """Create + finish: two store round trips per alert; a redelivered message claims afresh."""
+    from dataclasses import replace
+
+    from servers import HTTPServer
+
+    from worker import pipeline
+    from worker.alerts.sample import sample_alert
+    from worker.models import Config, Settings, Topic
+    from worker.runtime import Runtime
+
+    receiver = HTTPServer().start()
+    receiver.routes["/hook"] = (200, {"Content-Type": "text/plain"}, b"ok")
+
+    class Keep:
+        def __init__(self):
+            self.jobs = []
+
+        def enqueue(self, job, *args, countdown=0.0):
+            self.jobs.append((job, args, countdown))
+
+    channel = Channel("hook", "webhook", {"url": receiver.url("/hook")})
+    config = Config((), (Topic("t", "T", "armenia", channels=("hook",)),), (channel,),
+                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
+    runtime = Runtime(config, Keep())
+    claims = []
+    claim = runtime.store.claim_delivery
+    runtime.store.claim_delivery = lambda *a, **k: claims.append(a) or claim(*a, **k)
+    try:
+        now = time.time()
+        first, second = (replace(sample_alert("hook"), id=f"alert-{n}") for n in (1, 2))
+        assert pipeline.create_delivery(runtime, first, now)
+        assert pipeline.create_delivery(runtime, second, now)
+        (job, args, countdown), (_, second_args, _) = runtime.dispatcher.jobs
+        assert (job, args[0], countdown) == ("deliver", first.id, 0.0)
+        assert pipeline.deliver(runtime, *args) == "sent"
+        assert claims == [], "the handed claim needs no claim round trip"
+        assert runtime.store.delivery(first.id).attempts == 1
+        # the same message again after its worker died: it must not trust the claim it carries
+        assert pipeline.deliver(runtime, *args, redelivered=True) == "skipped"
+        assert pipeline.deliver(runtime, *second_args, redelivered=True) == "skipped"  # lease held
+        assert len(claims) == 2 and len(receiver.requests) == 1
+        # a message that sat in the queue past half its lease claims from the store
+        stale = dict(second_args[1], lease_until=time.time() + 10)
+        assert pipeline.deliver(runtime, second.id, stale) == "skipped"
+        assert len(claims) == 3 and len(receiver.requests) == 1
+    finally:
+        runtime.close()
+        receiver.stop()

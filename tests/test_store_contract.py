@@ -91,6 +91,19 @@ def test_delivery_lease_and_retry(store):
     assert store.delivery_counts() == {PENDING: 0, SENT: 1, FAILED: 0}
 
 
+def test_delivery_created_claimed_for_its_first_attempt(store):
+    handed = make_delivery(now=1000.0).but(attempts=1, lease_until=1120.0)
+    assert store.create_delivery(handed) is True
+    record = store.delivery("a1")
+    assert (record.attempts, record.lease_until) == (1, 1120.0)
+    # the creator's lease holds it: no claim, and the tick does not hand it out again
+    assert store.claim_delivery("a1", now=1010.0, lease=120.0) is None
+    assert store.due_deliveries(now=1119.0) == []
+    # the message was lost: the tick recovers it once the lease runs out
+    assert store.due_deliveries(now=1121.0) == ["a1"]
+    assert store.claim_delivery("a1", now=1121.0, lease=120.0).attempts == 2
+
+
 def test_failed_and_recent(store):
     store.create_delivery(make_delivery("a1", now=1.0))
     store.create_delivery(make_delivery("a2", now=2.0))

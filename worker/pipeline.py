@@ -387,16 +387,25 @@ def outlet_name(article: Article) -> str:
 def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
     channel = rt.config.channel(alert.channel_id)
     digest = channel.mode == "digest"
-    hold = rt.config.settings.near_duplicate_hold
+    settings = rt.config.settings
+    hold = settings.near_duplicate_hold
+    # An alert sent right away is created already claimed for its first attempt, and the
+    # claim travels with the deliver message: the ledger then costs two store round trips
+    # per alert (create, finish) instead of three. A lost message is recovered by the tick
+    # once the lease runs out, as for any other attempt.
+    handed = not digest and hold == 0
     record = Delivery(
         alert_id=alert.id, article_id=alert.article.id, topic_id=alert.topic.id,
         channel_id=channel.id, alert=alert_to_record(alert), created_at=now, updated_at=now,
         next_attempt_at=NEVER if digest else now + hold,
+        attempts=1 if handed else 0, lease_until=now + settings.redelivery_after if handed else 0.0,
     )
     if not rt.store.create_delivery(record):
         return False  # another poll, feed or worker got there first
     if digest:
         rt.store.add_to_digest(channel.id, alert.id)
+    elif handed:
+        rt.dispatcher.enqueue("deliver", alert.id, record.to_dict())
     else:
         rt.dispatcher.enqueue("deliver", alert.id, countdown=hold)
     return True
@@ -432,12 +441,21 @@ def alert_from_record(rt: Runtime, record: Delivery) -> Alert:
 # ------------------------------------------------------------------------------ deliver
 
 
-def deliver(rt: Runtime, alert_id: str) -> str:
-    """Send one alert if it is still pending and nobody else holds it; schedule a retry."""
+def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered: bool = False) -> str:
+    """Send one alert if it is still pending and nobody else holds it; schedule a retry.
+
+    `handed` is the record its creator claimed for this first attempt (see create_delivery).
+    It is trusted only on a first delivery of the message and early in its lease; a message
+    the broker redelivered (its worker died, perhaps after sending) claims from the store.
+    """
     started = time.monotonic()
     now = time.time()
     settings = rt.config.settings
-    record = rt.store.claim_delivery(alert_id, now, lease=settings.redelivery_after)
+    record = None
+    if handed is not None and not redelivered:
+        record = _handed_claim(handed, alert_id, now, settings.redelivery_after)
+    if record is None:
+        record = rt.store.claim_delivery(alert_id, now, lease=settings.redelivery_after)
     if record is None:
         return "skipped"  # sent, failed, not yet due, or another worker has it
     try:
@@ -470,6 +488,15 @@ def deliver(rt: Runtime, alert_id: str) -> str:
     summary("deliver", logging.WARNING, status="retry", **fields, error=result.detail,
             retry_in=round(delay, 1), ms=_ms(started))
     return PENDING
+
+
+def _handed_claim(handed: dict, alert_id: str, now: float, lease: float) -> Delivery | None:
+    record = Delivery.from_dict(handed)
+    # A message that waited in the queue for half its lease could outlive it mid-send,
+    # when the tick may hand the alert to another worker: claim afresh instead.
+    if record.alert_id != alert_id or record.lease_until - now < lease / 2:
+        return None
+    return record
 
 
 def retry_delay(backoff: float, max_backoff: float, attempts: int,

@@ -72,9 +72,12 @@ def poll_source(source_id: str, claimed_at: float | None = None) -> str:
     return pipeline.poll_source(runtime(), source_id, claimed_at).status
 
 
-@app.task(name="newswatch.deliver")
-def deliver(alert_id: str) -> str:
-    return pipeline.deliver(runtime(), alert_id)
+@app.task(name="newswatch.deliver", bind=True)
+def deliver(self, alert_id: str, handed: dict | None = None) -> str:  # noqa: ANN001
+    # Both transports mark a message put back after its worker was lost (RabbitMQ itself,
+    # kombu's Redis transport when it restores unacked messages).
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return pipeline.deliver(runtime(), alert_id, handed, redelivered)
 
 
 @app.task(name="newswatch.send_digest")

@@ -63,13 +63,20 @@ class Delivery:
     lease_until: float = 0.0
     also_reported_by: list[str] = field(default_factory=list)
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies the alert on every ledger write.
-        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Delivery:
+        return cls(**data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Delivery:
-        return cls(**json.loads(text))
+        return cls.from_dict(json.loads(text))
 
     def but(self, **changes: Any) -> Delivery:
         return replace(self, **changes)

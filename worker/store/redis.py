@@ -39,12 +39,13 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
 """
 
+# ARGV: data, next_attempt_at, updated_at, alert_id, attempts, lease_until
 _CREATE_DELIVERY = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'state', 'pending', 'attempts', 0,
-           'next_attempt_at', ARGV[2], 'lease_until', 0, 'updated_at', ARGV[3],
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'state', 'pending', 'attempts', ARGV[5],
+           'next_attempt_at', ARGV[2], 'lease_until', ARGV[6], 'updated_at', ARGV[3],
            'also', '[]', 'last_error', '')
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[2], math.max(tonumber(ARGV[2]), tonumber(ARGV[6])), ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('HINCRBY', KEYS[4], 'pending', 1)
 return 1
@@ -182,8 +183,9 @@ class RedisStore(Store):
         }
         created = self._create(
             keys=[DELIVERY + delivery.alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS],
-            args=[json.dumps(immutable, ensure_ascii=False), delivery.next_attempt_at,
-                  delivery.updated_at or delivery.created_at, delivery.alert_id],
+            args=[json.dumps(immutable, ensure_ascii=False), repr(delivery.next_attempt_at),
+                  repr(delivery.updated_at or delivery.created_at), delivery.alert_id,
+                  delivery.attempts, repr(delivery.lease_until)],
         )
         return bool(created)
 
