@@ -115,3 +115,24 @@ def test_boilerplate_lines_in_several_languages():
         "Pada tahap pertama tahun ini, pemerintah membangun 331 ribu unit rumah. (Mvi/Ali)",
     ]:
         assert not is_boilerplate_line(line), line
+
+
+def test_bare_paragraph_fragments_take_the_short_path_to_the_same_paragraphs():
+    from worker.parser.body import _tree_paragraphs, fragment_paragraphs
+
+    fragments = [
+        "<p>Armenia dan Azerbaijan kembali berunding di Jenewa.</p>",
+        "Teks lepas sebelum <p>paragraf pertama</p> di antara <p>kedua\n baris</p> sesudah",
+        "<p>Satu.</p><p></p><p>   </p><p>Dua\u00a0kata\u200b lagi.</p>",
+        "<p>Baca juga: Harga beras naik lagi</p><p>Isi berita yang sebenarnya di sini.</p>",
+        "<p>kontrol\x00\x07 karakter \x1f dibuang</p>",
+        "x > y tetapi tanpa tag",
+        "<p>tanpa penutup",
+        "</p>penutup tanpa pembuka<p>",
+    ]
+    for fragment in fragments:
+        assert fragment_paragraphs(fragment) == _tree_paragraphs(fragment), fragment
+    # anything else goes through the tree: entities, attributes, other tags, stray "<"
+    assert fragment_paragraphs("<p>A &amp; B</p>") == ["A & B"]
+    assert fragment_paragraphs('<p class="x">Satu <b>dua</b></p>') == ["Satu dua"]
+    assert fragment_paragraphs("<p>a<b</p>") == _tree_paragraphs("<p>a<b</p>")

@@ -156,14 +156,27 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
         assert pipeline.deliver(runtime, *args) == "sent"
         assert claims == [], "the handed claim needs no claim round trip"
         assert runtime.store.delivery(first.id).attempts == 1
-        # the same message again after its worker died: it must not trust the claim it carries
+        # the same message again after its worker died: it must not trust the claim it
+        # carries, and the store knows the alert went out
         assert pipeline.deliver(runtime, *args, redelivered=True) == "skipped"
-        assert pipeline.deliver(runtime, *second_args, redelivered=True) == "skipped"  # lease held
-        assert len(claims) == 2 and len(receiver.requests) == 1
-        # a message that sat in the queue past half its lease claims from the store
-        stale = dict(second_args[1], lease_until=time.time() + 10)
-        assert pipeline.deliver(runtime, second.id, stale) == "skipped"
-        assert len(claims) == 3 and len(receiver.requests) == 1
+        assert len(claims) == 1 and len(receiver.requests) == 1
+        # a worker died before sending: the redelivered message takes the creator's lease over
+        assert pipeline.deliver(runtime, *second_args, redelivered=True) == "sent"
+        assert len(claims) == 2 and len(receiver.requests) == 2
+        assert runtime.store.delivery(second.id).attempts == 2
+
+        third = replace(first, id="alert-3")
+        assert pipeline.create_delivery(runtime, third, now)
+        third_args = runtime.dispatcher.jobs[-1][1]
+        # a message that sat in the queue past half its lease claims from the store...
+        stale = dict(third_args[1], lease_until=time.time() + 10)
+        assert pipeline.deliver(runtime, third.id, stale) == "skipped", "not the creator's lease"
+        # ...and takes the lease over when it is still the one its creator took
+        runtime.store.claim_delivery = claim
+        created = runtime.store.delivery(third.id).lease_until
+        assert pipeline.deliver(runtime, third.id, dict(third_args[1], lease_until=created),
+                                redelivered=True) == "sent"
+        assert len(receiver.requests) == 3
     finally:
         runtime.close()
         receiver.stop()

@@ -62,6 +62,14 @@ def test_fingerprints_window(store):
     assert store.fingerprints_since(150.0) == [("y", 7, "detik.com")]
 
 
+def test_a_finished_poll_is_recorded_in_one_step(store):
+    state = SourceState("s1", etag='"e"', last_status="ok", last_poll=10.0)
+    store.record_poll(state, {"polled": 1, "new": 3, "failed": 0}, due_at=310.0)
+    assert store.source_state("s1") == state
+    assert store.scheduled() == {"s1": 310.0}
+    assert store.take_counts() == {"polled": 1, "new": 3}
+
+
 def test_delivery_created_once(store):
     assert store.create_delivery(make_delivery()) is True
     assert store.create_delivery(make_delivery()) is False
@@ -102,6 +110,17 @@ def test_delivery_created_claimed_for_its_first_attempt(store):
     # the message was lost: the tick recovers it once the lease runs out
     assert store.due_deliveries(now=1121.0) == ["a1"]
     assert store.claim_delivery("a1", now=1121.0, lease=120.0).attempts == 2
+
+
+def test_the_message_holding_the_creators_lease_may_take_it_over(store):
+    store.create_delivery(make_delivery(now=1000.0).but(attempts=1, lease_until=1120.25))
+    assert store.claim_delivery("a1", now=1010.0, lease=120.0, held_until=1120.0) is None
+    taken = store.claim_delivery("a1", now=1010.0, lease=120.0, held_until=1120.25)
+    assert (taken.attempts, taken.lease_until) == (2, 1130.0)
+    # the lease is now the taker's: the creator's no longer opens it
+    assert store.claim_delivery("a1", now=1011.0, lease=120.0, held_until=1120.25) is None
+    store.finish_delivery("a1", SENT, None, now=1012.0)
+    assert store.claim_delivery("a1", now=1013.0, lease=120.0, held_until=1130.0) is None
 
 
 def test_failed_and_recent(store):

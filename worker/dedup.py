@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say where a click came from; they never change the page.
@@ -20,6 +21,9 @@ _TRACKING_PARAMS = re.compile(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# Every poll of a feed asks again for the canonical URLs of its ~50 entries, and each new
+# entry asks twice (seen check, then Article): a pure function of a short string, cached.
+@lru_cache(maxsize=32_768)
 def canonical_url(url: str) -> str:
     """The URL that names the same page for every reader.
 

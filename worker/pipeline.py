@@ -188,13 +188,11 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         http=result.http, failures=failures, next_due=next_due, entries=result.entries,
         new=result.new,
     )
-    rt.store.save_source_state(track_health(rt, source, state, now))
-    rt.store.add_counts({
+    rt.store.record_poll(track_health(rt, source, state, now), {
         "polled": 1, "not_modified": int(result.status == "not_modified"),
         "failed": int(result.status == "error"), "entries": result.entries, "new": result.new,
         "matched": result.matched, "alerts": result.alerts,
-    })
-    rt.store.schedule(source_id, next_due)
+    }, next_due)
     metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
                          result.alerts)
     summary(
@@ -445,17 +443,23 @@ def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered:
     """Send one alert if it is still pending and nobody else holds it; schedule a retry.
 
     `handed` is the record its creator claimed for this first attempt (see create_delivery).
-    It is trusted only on a first delivery of the message and early in its lease; a message
-    the broker redelivered (its worker died, perhaps after sending) claims from the store.
+    It is used as is only on a first delivery of the message, early in its lease. A message
+    the broker redelivered (its worker died, perhaps after sending) or one that waited long
+    in the queue takes the lease over in the store, which fails if the alert was sent since
+    or another worker claimed it after the lease ran out.
     """
     started = time.monotonic()
     now = time.time()
-    settings = rt.config.settings
-    record = None
-    if handed is not None and not redelivered:
-        record = _handed_claim(handed, alert_id, now, settings.redelivery_after)
+    lease = rt.config.settings.redelivery_after
+    record = held_until = None
+    if handed is not None:
+        record = Delivery.from_dict(handed)
+        held_until = record.lease_until
+        # Half the lease left at least, so the send ends before anyone else may claim it.
+        if redelivered or record.alert_id != alert_id or held_until - now < lease / 2:
+            record = None
     if record is None:
-        record = rt.store.claim_delivery(alert_id, now, lease=settings.redelivery_after)
+        record = rt.store.claim_delivery(alert_id, now, lease=lease, held_until=held_until)
     if record is None:
         return "skipped"  # sent, failed, not yet due, or another worker has it
     try:
@@ -488,15 +492,6 @@ def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered:
     summary("deliver", logging.WARNING, status="retry", **fields, error=result.detail,
             retry_in=round(delay, 1), ms=_ms(started))
     return PENDING
-
-
-def _handed_claim(handed: dict, alert_id: str, now: float, lease: float) -> Delivery | None:
-    record = Delivery.from_dict(handed)
-    # A message that waited in the queue for half its lease could outlive it mid-send,
-    # when the tick may hand the alert to another worker: claim afresh instead.
-    if record.alert_id != alert_id or record.lease_until - now < lease / 2:
-        return None
-    return record
 
 
 def retry_delay(backoff: float, max_backoff: float, attempts: int,

@@ -23,7 +23,7 @@ _BINARY_MAGIC = (
     b"\x7fELF", b"MZ",
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -49,7 +49,7 @@ def to_text(document: str | bytes, content_type: str | None = None) -> str:
     elif not isinstance(document, str):
         raise ParseError(f"expected HTML as str or bytes, got {type(document).__name__}")
     text = document[:MAX_INPUT_CHARS]
-    if text and len(_CONTROL.findall(text[:4096])) > len(text[:4096]) * 0.05:
+    if text and len(CONTROL_CHARACTERS.findall(text[:4096])) > len(text[:4096]) * 0.05:
         raise ParseError("input looks like binary data, not an HTML document")
     return text
 
@@ -57,7 +57,7 @@ def to_text(document: str | bytes, content_type: str | None = None) -> str:
 def parse_tree(text: str) -> etree._Element | None:
     """An lxml HTML tree, or None for a document with nothing in it."""
     text = _XML_DECLARATION.sub("", text, count=1)
-    text = _CONTROL.sub("", text)
+    text = CONTROL_CHARACTERS.sub("", text)
     if not text.strip():
         return None
     # Plain etree elements: lxml.html's per-element class lookup costs ~15% for nothing we use.

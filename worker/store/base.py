@@ -96,6 +96,13 @@ class Store(ABC):
     @abstractmethod
     def save_source_state(self, state: SourceState) -> None: ...
 
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
+        """What a finished poll leaves behind: its source's state, its counts, its next due
+        time. Stores override this to write all three in one round trip."""
+        self.save_source_state(state)
+        self.add_counts(counts)
+        self.schedule(state.source_id, due_at)
+
     @abstractmethod
     def schedule(self, source_id: str, due_at: float) -> None:
         """Set when a source is next due (the scheduler's sorted set)."""
@@ -151,11 +158,14 @@ class Store(ABC):
     def delivery(self, alert_id: str) -> Delivery | None: ...
 
     @abstractmethod
-    def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
+    def claim_delivery(self, alert_id: str, now: float, lease: float,
+                       held_until: float | None = None) -> Delivery | None:
         """Take a pending delivery whose retry time has come and no live lease holds.
 
         Returns the record with attempts incremented and a lease until now+lease,
         or None when it is sent, failed, not yet due, or held by another worker.
+        `held_until` takes over a live lease that still ends exactly then: the lease its
+        creator took and handed to the deliver message, which nobody has claimed since.
         """
 
     @abstractmethod

@@ -51,12 +51,13 @@ redis.call('HINCRBY', KEYS[4], 'pending', 1)
 return 1
 """
 
-# ARGV: now, lease, alert_id
+# ARGV: now, lease, alert_id, held_until ('' for none)
 _CLAIM_DELIVERY = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'next_attempt_at', 'lease_until')
 if not f[1] or f[1] ~= 'pending' then return 0 end
 local now = tonumber(ARGV[1])
-if tonumber(f[2]) > now or tonumber(f[3]) > now then return 0 end
+if tonumber(f[2]) > now then return 0 end
+if tonumber(f[3]) > now and tonumber(f[3]) ~= tonumber(ARGV[4]) then return 0 end
 local lease = now + tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'lease_until', tostring(lease), 'updated_at', ARGV[1])
@@ -128,6 +129,13 @@ class RedisStore(Store):
 
     def save_source_state(self, state: SourceState) -> None:
         self.client.hset(SOURCE_STATE, state.source_id, state.to_json())
+
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(SOURCE_STATE, state.source_id, state.to_json())
+        _increment(pipe, counts)
+        pipe.zadd(SCHEDULE, {state.source_id: due_at})
+        pipe.execute()
 
     def schedule(self, source_id: str, due_at: float) -> None:
         self.client.zadd(SCHEDULE, {source_id: due_at})
@@ -211,9 +219,11 @@ class RedisStore(Store):
     def _keys(self, alert_id: str) -> list[str]:
         return [DELIVERY + alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS]
 
-    def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
+    def claim_delivery(self, alert_id: str, now: float, lease: float,
+                       held_until: float | None = None) -> Delivery | None:
         # One round trip: the script returns the claimed record (a flat field/value list).
-        flat = self._claim(keys=self._keys(alert_id)[:3], args=[repr(now), lease, alert_id])
+        held = "" if held_until is None else repr(held_until)
+        flat = self._claim(keys=self._keys(alert_id)[:3], args=[repr(now), lease, alert_id, held])
         if not flat:
             return None
         return self._decode(dict(zip(flat[::2], flat[1::2], strict=True)))
@@ -270,9 +280,7 @@ class RedisStore(Store):
 
     def add_counts(self, counts: dict[str, int]) -> None:
         pipe = self.client.pipeline(transaction=False)
-        for name, value in counts.items():
-            if value:
-                pipe.hincrby(COUNTS, name, int(value))  # redis-py refuses bools
+        _increment(pipe, counts)
         pipe.execute()
 
     def take_counts(self) -> dict[str, int]:
@@ -289,3 +297,9 @@ class RedisStore(Store):
 
     def unlock(self, name: str, token: str) -> None:
         self._unlock(keys=[LOCK + name], args=[token])
+
+
+def _increment(pipe: redis.client.Pipeline, counts: dict[str, int]) -> None:
+    for name, value in counts.items():
+        if value:
+            pipe.hincrby(COUNTS, name, int(value))  # redis-py refuses bools

@@ -100,6 +100,15 @@ class SQLiteStore(Store):
                 (state.source_id, state.to_json()),
             )
 
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
+        with self._tx() as db:  # one transaction, one commit
+            db.execute("INSERT OR REPLACE INTO source_state (source_id, data) VALUES (?, ?)",
+                       (state.source_id, state.to_json()))
+            for name, value in counts.items():
+                self._count(db, name, value)
+            db.execute("INSERT OR REPLACE INTO schedule (source_id, due_at) VALUES (?, ?)",
+                       (state.source_id, due_at))
+
     def schedule(self, source_id: str, due_at: float) -> None:
         with self._tx() as db:
             db.execute(
@@ -209,12 +218,14 @@ class SQLiteStore(Store):
         ).fetchone()
         return self._row_to_delivery(row)
 
-    def claim_delivery(self, alert_id: str, now: float, lease: float) -> Delivery | None:
+    def claim_delivery(self, alert_id: str, now: float, lease: float,
+                       held_until: float | None = None) -> Delivery | None:
         row = self._db().execute(
             "UPDATE deliveries SET attempts = attempts + 1, lease_until = ?, updated_at = ? "
-            "WHERE alert_id = ? AND state = ? AND next_attempt_at <= ? AND lease_until <= ? "
+            "WHERE alert_id = ? AND state = ? AND next_attempt_at <= ? "
+            "AND (lease_until <= ? OR lease_until = ?) "
             f"RETURNING {self._COLUMNS}",
-            (now + lease, now, alert_id, PENDING, now, now),
+            (now + lease, now, alert_id, PENDING, now, now, held_until),
         ).fetchone()
         return self._row_to_delivery(row)
 

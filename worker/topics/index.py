@@ -178,6 +178,9 @@ class TopicIndex:
         body_part = " ".join(norms[title_words:])
         # "\x01" sits where a word would, so no key can span title and body.
         joined = f" {title_part} \x01 {body_part} " if title_part else f" \x01 {body_part} "
+        found = list(self._automaton.iter(joined))
+        if not found:  # most articles match no term: skip mapping offsets back to words
+            return Scan(full, norms, starts, ends, title_words, len(title), hits)
         lengths = [len(w) + 1 for w in norms]
         # char offset in joined -> word index (zip stops at the last word)
         word_at = dict(zip(accumulate(lengths[:title_words], initial=1), range(title_words),
@@ -186,13 +189,13 @@ class TopicIndex:
         word_at.update(zip(accumulate(lengths[title_words:], initial=body_first),
                            range(title_words, len(norms)), strict=False))
         keylen = self._atom_keylen
-        for end, atom in self._automaton.iter(joined):
+        for end, atom in found:
             word = word_at[end - keylen[atom] + 2]
-            found = hits.get(atom)
-            if found is None:
+            words = hits.get(atom)
+            if words is None:
                 hits[atom] = [word]
             else:
-                found.append(word)
+                words.append(word)
         return Scan(full, norms, starts, ends, title_words, len(title), hits)
 
     def candidates(self, scan: Scan) -> list[int]:
