@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/topics.py
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/delivery.py
+	$(BIN)/python benchmarks/feedparse.py
 
 clean:
 	rm -rf $(VENV) .newswatch .pytest_cache
