@@ -141,7 +141,9 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     `claimed_at` is when the scheduler handed this poll out. When the queue is longer
     than the claim's hold, the scheduler hands the source out again; the copy that runs
     second finds the source polled after its claim and does nothing, so a backlog never
-    multiplies itself.
+    multiplies itself. A claim made while a poll was running (it started before the
+    claim, so it is not "after") is as stale: no due claim comes within half an interval
+    of a poll.
     """
     from .fetch import FetchError
     from .listing import list_entries
@@ -158,7 +160,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
                 error="not in this worker's config")
         return PollResult(source_id, "skipped")
     state = rt.store.source_state(source_id)
-    if claimed_at is not None and state.last_poll is not None and state.last_poll >= claimed_at:
+    if (claimed_at is not None and state.last_poll is not None
+            and state.last_poll >= claimed_at - source.every / 2):
         return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
