@@ -141,9 +141,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     `claimed_at` is when the scheduler handed this poll out. When the queue is longer
     than the claim's hold, the scheduler hands the source out again; the copy that runs
     second finds the source polled after its claim and does nothing, so a backlog never
-    multiplies itself. A claim made while a poll was running (it started before the
-    claim, so it is not "after") is as stale: no due claim comes within half an interval
-    of a poll.
+    multiplies itself. A claim made while a poll was running is as stale, so "after" is
+    measured to the end of the last poll.
     """
     from .fetch import FetchError
     from .listing import list_entries
@@ -160,8 +159,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
                 error="not in this worker's config")
         return PollResult(source_id, "skipped")
     state = rt.store.source_state(source_id)
-    if (claimed_at is not None and state.last_poll is not None
-            and state.last_poll >= claimed_at - source.every / 2):
+    last_end = state.last_poll_end or state.last_poll
+    if claimed_at is not None and last_end is not None and last_end >= claimed_at:
         return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
@@ -187,7 +186,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     failures = state.failures + 1 if result.status == "error" else 0
     next_due = now + next_poll_interval(source.every, failures, server_wait)
     state = replace(
-        state, last_poll=now, last_status=result.status, last_error=result.error,
+        state, last_poll=now, last_poll_end=time.time(), last_status=result.status,
+        last_error=result.error,
         http=result.http, failures=failures, next_due=next_due, entries=result.entries,
         new=result.new,
     )

@@ -25,7 +25,7 @@ class SourceState:
     source_id: str
     etag: str | None = None
     last_modified: str | None = None
-    last_poll: float | None = None  # unix time
+    last_poll: float | None = None  # unix time the last poll started
     last_status: str | None = None  # ok | not_modified | error
     last_error: str | None = None
     http: int | None = None
@@ -36,6 +36,7 @@ class SourceState:
     feed_url: str | None = None  # the feed found by autodiscovery, polled instead of the page
     failing_since: float | None = None  # first failure of the current run of failures
     down_alerted: bool = False  # the ops channels were told this source is down
+    last_poll_end: float | None = None  # when the last poll was recorded
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
