@@ -94,27 +94,72 @@ class HTTPServer:
             self._server.server_close()
 
 
-class SMTPServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+@dataclass
+class Envelope:
+    """One accepted email as the server saw it: envelope addresses and the raw bytes."""
 
-    def __init__(self, port: int = 0) -> None:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.raw, policy=policy.default)
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
+
+    The knobs email tests need: STARTTLS (`tls_context`), implicit TLS (`ssl_context`),
+    AUTH checked against `password`, and the answer to RCPT (`rcpt_answer`).
+    """
+
+    def __init__(self, port: int = 0, *, tls_context: Any = None, ssl_context: Any = None,
+                 password: str | None = None, auth_require_tls: bool = True,
+                 rcpt_answer: str = "250 OK") -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
+        self.logins: list[tuple[str, str, bool]] = []  # user, password, over TLS
         self._port = port
+        self._tls_context, self._ssl_context = tls_context, ssl_context
+        self._password, self._auth_require_tls = password, auth_require_tls
+        self._rcpt_answer = rcpt_answer
 
     def start(self) -> SMTPServer:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
         owner = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+                if owner._rcpt_answer.startswith("250"):
+                    envelope.rcpt_tos.append(address)
+                return owner._rcpt_answer
+
             async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                message = message_from_bytes(envelope.content, policy=policy.default)
-                owner.messages.append(message)
+                raw = envelope.original_content or envelope.content
+                owner.envelopes.append(Envelope(envelope.mail_from, list(envelope.rcpt_tos), raw))
+                owner.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            assert isinstance(auth_data, LoginPassword)
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            over_tls = server.transport.get_extra_info("ssl_object") is not None
+            owner.logins.append((login, password, over_tls))
+            return AuthResult(success=password == owner._password, handled=False)
+
+        options: dict[str, Any] = {}
+        if self._password is not None:
+            options.update(authenticator=authenticator, auth_require_tls=self._auth_require_tls)
+        if self._tls_context is not None:
+            options["tls_context"] = self._tls_context
+        if self._ssl_context is not None:
+            options["ssl_context"] = self._ssl_context
         if not self._port:
             self._port = free_port()
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self._port)
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self._port, **options)
         self._controller.start()
         return self
 

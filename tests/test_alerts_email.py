@@ -7,14 +7,11 @@ import re
 import shutil
 import ssl
 import subprocess
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from servers import SMTPServer, free_port, wait_for
 
 from worker.alerts import build_sender, channel_option_problems
@@ -54,67 +51,6 @@ def email_sender(smtp_url: str, **options: object) -> EmailSender:
 
 def parts(message: EmailMessage) -> dict[str, str]:
     return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
-
-
-@dataclass
-class Envelope:
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        return message_from_bytes(self.raw, policy=policy.default)
-
-
-@dataclass
-class RecordingSMTP:
-    """aiosmtpd with the knobs these tests need: envelopes, AUTH, STARTTLS, SMTPS, RCPT answers."""
-
-    tls_context: ssl.SSLContext | None = None  # offered through STARTTLS
-    ssl_context: ssl.SSLContext | None = None  # implicit TLS (smtps://)
-    with_auth: bool = False
-    auth_require_tls: bool = True
-    rcpt_answer: str = "250 OK"
-    envelopes: list[Envelope] = field(default_factory=list)
-    logins: list[tuple[str, str, bool]] = field(default_factory=list)  # user, password, over TLS
-
-    def start(self) -> RecordingSMTP:
-        owner = self
-
-        class Handler:
-            async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-                if owner.rcpt_answer.startswith("250"):
-                    envelope.rcpt_tos.append(address)
-                return owner.rcpt_answer
-
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                owner.envelopes.append(
-                    Envelope(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
-                )
-                return "250 OK"
-
-        def authenticator(server, session, envelope, mechanism, auth_data):
-            assert isinstance(auth_data, LoginPassword)
-            login, password = auth_data.login.decode(), auth_data.password.decode()
-            over_tls = server.transport.get_extra_info("ssl_object") is not None
-            owner.logins.append((login, password, over_tls))
-            return AuthResult(success=password == PASSWORD, handled=False)
-
-        kwargs: dict[str, object] = {}
-        if self.with_auth:
-            kwargs.update(authenticator=authenticator, auth_require_tls=self.auth_require_tls)
-        if self.tls_context is not None:
-            kwargs["tls_context"] = self.tls_context
-        if self.ssl_context is not None:
-            kwargs["ssl_context"] = self.ssl_context
-        self.port = free_port()
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kwargs)
-        self._controller.start()
-        return self
-
-    def stop(self) -> None:
-        self._controller.stop()
 
 
 @pytest.fixture
@@ -216,7 +152,7 @@ def test_message_id_of_unusual_alert_ids_is_still_valid():
 
 
 def test_header_injection_through_the_title_adds_no_header():
-    server = RecordingSMTP().start()
+    server = SMTPServer().start()
     try:
         evil = "Ceasefire holds\r\nBcc: victim@example.org\r\nX-Evil: 1"
         result = email_sender(f"smtp://127.0.0.1:{server.port}").send(make_alert(title=evil))
@@ -290,7 +226,7 @@ def test_digest_is_one_email_grouped_by_topic(smtp):
 
 
 def test_password_is_never_sent_without_starttls():
-    server = RecordingSMTP(with_auth=True, auth_require_tls=False).start()
+    server = SMTPServer(password=PASSWORD, auth_require_tls=False).start()
     try:
         sender = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}")
         result = sender.send(make_alert())
@@ -304,7 +240,7 @@ def test_password_is_never_sent_without_starttls():
 
 
 def test_starttls_then_login(trusted):
-    server = RecordingSMTP(tls_context=trusted, with_auth=True).start()
+    server = SMTPServer(tls_context=trusted, password=PASSWORD).start()
     try:
         result = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
         assert result.ok, result.detail
@@ -334,7 +270,7 @@ class _Accept:
 
 def test_smtps_implicit_tls(trusted):
     # aiosmtpd only counts STARTTLS as TLS for AUTH; this connection is TLS from the first byte.
-    server = RecordingSMTP(ssl_context=trusted, with_auth=True, auth_require_tls=False).start()
+    server = SMTPServer(ssl_context=trusted, password=PASSWORD, auth_require_tls=False).start()
     try:
         result = email_sender(f"smtps://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
         assert result.ok, result.detail
@@ -345,7 +281,7 @@ def test_smtps_implicit_tls(trusted):
 
 
 def test_wrong_password_is_permanent_and_not_echoed(trusted):
-    server = RecordingSMTP(tls_context=trusted, with_auth=True).start()
+    server = SMTPServer(tls_context=trusted, password=PASSWORD).start()
     try:
         result = email_sender(f"smtp://desk:wrong-{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
     finally:
@@ -359,7 +295,7 @@ def test_untrusted_certificate_is_refused(certificate):
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = RecordingSMTP(tls_context=context, with_auth=True).start()  # client does not trust it
+    server = SMTPServer(tls_context=context, password=PASSWORD).start()  # client does not trust it
     try:
         result = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
     finally:
@@ -381,7 +317,7 @@ def test_connection_refused_is_retryable():
     ("answer", "permanent"), [("550 5.1.1 no such user", True), ("451 4.3.0 try again later", False)]
 )
 def test_refused_recipients(answer, permanent):
-    server = RecordingSMTP(rcpt_answer=answer).start()
+    server = SMTPServer(rcpt_answer=answer).start()
     try:
         result = email_sender(f"smtp://127.0.0.1:{server.port}").send(make_alert())
     finally:
