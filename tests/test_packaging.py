@@ -96,3 +96,13 @@ def test_dockerfile_installs_the_package_and_runs_unprivileged():
     assert "COPY worker" in dockerfile and "COPY config" in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "flower" in pyproject  # the [docker] extra the image installs for the flower service
+
+
+def test_the_polling_pool_and_its_size_come_from_the_environment_with_prefork_by_default():
+    import re
+
+    command = " ".join(command_of(SERVICES["worker"]))
+    defaults = dict(re.findall(r"\$\{(\w+):-([^}]*)\}", command))
+    assert defaults == {"WORKER_POOL": "prefork", "WORKER_CONCURRENCY": "8"}
+    assert "--pool ${WORKER_POOL:-prefork}" in command
+    assert "--concurrency ${WORKER_CONCURRENCY:-8}" in command
