@@ -7,6 +7,7 @@ A `sitemap` source that is a sitemap index is followed to its newest child sitem
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 from .fetch import Fetcher, FetchResponse
@@ -24,6 +25,7 @@ class Listing:
     entries: list[FeedEntry]
     state: SourceState  # with the new validators (and a discovered feed URL)
     ttl: float | None = None  # the feed's own <ttl>: do not poll again sooner
+    unchanged: bool = False  # a 200 with the very body of the last poll: nothing read
 
     @property
     def server_wait(self) -> float:
@@ -47,6 +49,14 @@ def list_entries(fetcher: Fetcher, source: Source, state: SourceState) -> Listin
         response = fetcher.get(feed_url, accept=ACCEPT["feed"])
         state = replace(state, feed_url=feed_url, etag=response.etag,
                         last_modified=response.last_modified)
+    if source.kind != "sitemap":
+        # Many servers send no ETag or Last-Modified, or change them on every request:
+        # an identical body has nothing new, so it is not parsed again. (Not for sitemap
+        # indexes, whose children can change under an unchanged index.)
+        body_hash = hashlib.blake2b(response.body, digest_size=16).hexdigest()
+        if body_hash == state.body_hash:
+            return Listing(response, [], state, unchanged=True)
+        state = replace(state, body_hash=body_hash)
     if source.kind == "sitemap":
         children = sitemap_children(response)
         if children:

@@ -169,7 +169,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         state = listing.state
         result.http = listing.response.status
         server_wait = listing.server_wait
-        if listing.response.not_modified:
+        if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
         for entry, seen_key in new_entries(rt, listing.entries):
@@ -183,6 +183,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         log.exception("poll of %s failed", source_id)
         result.status, result.error = "error", f"{type(error).__name__}: {error}"
 
+    if result.status == "error" or result.entry_errors:
+        state = replace(state, body_hash=None)  # read it in full next time: retry what failed
     failures = state.failures + 1 if result.status == "error" else 0
     next_due = now + next_poll_interval(source.every, failures, server_wait)
     state = replace(

@@ -37,6 +37,7 @@ class SourceState:
     failing_since: float | None = None  # first failure of the current run of failures
     down_alerted: bool = False  # the ops channels were told this source is down
     last_poll_end: float | None = None  # when the last poll was recorded
+    body_hash: str | None = None  # of the last body read in full (servers without validators)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
