@@ -173,6 +173,15 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
         assert len(claims) == 2 and len(receiver.requests) == 2
         assert runtime.store.delivery(second.id).attempts == 2
 
+        # a long article: the message carries the id only, and the deliver job claims
+        long = replace(first, id="alert-long",
+                       article=replace(first.article, text="kata " * pipeline.MAX_HANDED_TEXT))
+        assert pipeline.create_delivery(runtime, long, now)
+        assert runtime.dispatcher.jobs[-1][1] == ("alert-long",)
+        assert runtime.store.delivery("alert-long").attempts == 0
+        assert pipeline.deliver(runtime, "alert-long") == "sent"
+        assert len(claims) == 3 and len(receiver.requests) == 3
+
         third = replace(first, id="alert-3")
         assert pipeline.create_delivery(runtime, third, now)
         third_args = runtime.dispatcher.jobs[-1][1]
@@ -184,7 +193,7 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
         created = runtime.store.delivery(third.id).lease_until
         assert pipeline.deliver(runtime, third.id, dict(third_args[1], lease_until=created),
                                 redelivered=True) == "sent"
-        assert len(receiver.requests) == 3
+        assert len(receiver.requests) == 4
     finally:
         runtime.close()
         receiver.stop()

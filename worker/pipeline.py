@@ -37,6 +37,8 @@ log = logging.getLogger("newswatch.pipeline")
 
 # A digest item waits for its period's email, never for the retry sweep.
 NEVER = 1e18
+# Characters of article text a deliver message may carry with its claimed record.
+MAX_HANDED_TEXT = 20_000
 # Texts shorter than this are too thin to call two stories the same.
 MIN_WORDS_FOR_FINGERPRINT = 40
 # 64-bit SimHash: bits differ with probability angle/pi between the shingle vectors, so
@@ -395,8 +397,9 @@ def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
     # An alert sent right away is created already claimed for its first attempt, and the
     # claim travels with the deliver message: the ledger then costs two store round trips
     # per alert (create, finish) instead of three. A lost message is recovered by the tick
-    # once the lease runs out, as for any other attempt.
-    handed = not digest and hold == 0
+    # once the lease runs out, as for any other attempt. A long article's record stays in
+    # the store only: broker messages stay small.
+    handed = not digest and hold == 0 and len(alert.article.text) <= MAX_HANDED_TEXT
     record = Delivery(
         alert_id=alert.id, article_id=alert.article.id, topic_id=alert.topic.id,
         channel_id=channel.id, alert=alert_to_record(alert), created_at=now, updated_at=now,
