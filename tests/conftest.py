@@ -114,8 +114,6 @@ def smtp():
     server.stop()
 
 
-
-
 @pytest.fixture(scope="module")
 def shared_server():
     """One HTTP server for a whole test module: stopping one takes 0.5 s (serve_forever's

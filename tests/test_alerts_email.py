@@ -53,13 +53,6 @@ def parts(message: EmailMessage) -> dict[str, str]:
     return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
 
 
-@pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1, made with the openssl command."""
