@@ -8,6 +8,9 @@ One asyncio loop serves every connection: the per-response latency is an
 ``asyncio.sleep``, so 10,000 sources answering 100 ms late never serialise.
 
 Paths:
+With --slow-every N, about one source in N (both kinds) answers after --slow-latency
+seconds instead: an overloaded news site that still answers.
+
   GET  /f/<i>.xml   source i as the Celery worker sees it (logged; even i rotate 2 items per 200)
   GET  /b/<i>.xml   the same source for the bare loop (never rotates, not logged)
   POST /hook        the webhook receiver: records arrival time and the article URL
@@ -142,9 +145,10 @@ class Feeds:
 
 
 class Server:
-    def __init__(self, feeds: Feeds, latency: float) -> None:
+    def __init__(self, feeds: Feeds, latency: float, slow_every: int = 0, slow_latency: float = 0.0) -> None:
         self.feeds = feeds
         self.latency = latency
+        self.slow_every, self.slow_latency = slow_every, slow_latency
         self.polls: list[tuple[int, float, int, int]] = []  # source, start, status, window lo
         self.alerts: list[tuple[float, str, str]] = []  # arrival, article url, delivery id
         self.bare = 0
@@ -183,11 +187,15 @@ class Server:
         finally:
             writer.close()
 
+    def is_slow(self, source: int) -> bool:
+        # A multiplicative hash, so slow sources are as often 200 (even) as 304 (odd) ones.
+        return bool(self.slow_every) and (source * 2654435761) % (1 << 32) % self.slow_every == 0
+
     async def answer(self, method: str, path: str, headers: dict[str, str], body: bytes,
                      started: float) -> tuple[int, dict[str, str], bytes]:
         if path.startswith(("/f/", "/b/")):
             source = int(path[3:].split(".", 1)[0])
-            await asyncio.sleep(self.latency)
+            await asyncio.sleep(self.slow_latency if self.is_slow(source) else self.latency)
             return self.feed(source, path[1] == "f", headers, started)
         if method == "POST" and path.startswith("/hook"):
             arrived = time.time()
@@ -237,9 +245,11 @@ async def main() -> None:
     parser.add_argument("--sources", type=int, required=True)
     parser.add_argument("--extra-items", type=int, default=20, help="items pre-rendered beyond 50 per 200 source")
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--slow-every", type=int, default=0, help="about 1 source in N answers slowly")
+    parser.add_argument("--slow-latency", type=float, default=5.0, help="seconds a slow source takes")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    server = Server(Feeds(args.sources, args.extra_items), args.latency)
+    server = Server(Feeds(args.sources, args.extra_items), args.latency, args.slow_every, args.slow_latency)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", args.port, backlog=4096,
                                           limit=1 << 20)
     port = listener.sockets[0].getsockname()[1]

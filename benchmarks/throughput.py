@@ -194,9 +194,11 @@ def parse_seconds(text: str) -> float:
 
 
 class FeedServer:
-    def __init__(self, processes: Processes, sources: int, extra_items: int, latency: float) -> None:
+    def __init__(self, processes: Processes, sources: int, extra_items: int, latency: float,
+                 slow_every: int = 0, slow_latency: float = 0.0) -> None:
         command = [sys.executable, str(ROOT / "benchmarks" / "_feedserver.py"), "--sources", str(sources),
-                   "--extra-items", str(extra_items), "--latency", str(latency)]
+                   "--extra-items", str(extra_items), "--latency", str(latency),
+                   "--slow-every", str(slow_every), "--slow-latency", str(slow_latency)]
         self.process = processes.start("feedserver", command, stdout=subprocess.PIPE)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()  # blocks while the feeds are pre-rendered
@@ -432,7 +434,7 @@ def run_layout(args: argparse.Namespace, layout: str, workdir: Path, processes: 
     store = redis.Redis.from_url(REDIS_URL)
     store.flushdb()  # db 12 only
     extra = NEW_PER_POLL * (args.cycles + 4) + 4  # enough new items even with some early re-polls
-    feeds = FeedServer(processes, args.sources, extra, args.latency)
+    feeds = FeedServer(processes, args.sources, extra, args.latency, args.slow_every, args.slow_latency)
     config = write_config(workdir / f"config-{pool}", args.sources, args.interval, feeds.port)
     env = {**os.environ, "NEWSWATCH_CONFIG": str(config)}
     for name in ("REDIS_URL", "NEWSWATCH_BROKER_URL"):
@@ -510,6 +512,9 @@ def main() -> None:
     parser.add_argument("--layout", action="append", type=str,
                         help="pool:PROCESSESxCONCURRENCY, repeatable (default prefork:1x8)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every feed response")
+    parser.add_argument("--slow-every", type=int, default=0,
+                        help="about 1 source in N answers after --slow-latency seconds (0: none)")
+    parser.add_argument("--slow-latency", type=float, default=5.0)
     parser.add_argument("--grace", type=float, default=15.0, help="seconds after the last cycle for alerts")
     parser.add_argument("--bare-seconds", type=float, default=90.0, help="time budget of all bare loops")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
@@ -526,10 +531,12 @@ def main() -> None:
     results, bare = [], []
     try:
         print(f"throughput: {args.sources} sources, every {args.interval}, {args.cycles} cycles, "
-              f"{args.latency * 1000:.0f} ms latency; logs in {workdir}", flush=True)
+              f"{args.latency * 1000:.0f} ms latency"
+              + (f", 1 in {args.slow_every} sources {args.slow_latency:g} s" if args.slow_every else "")
+              + f"; logs in {workdir}", flush=True)
         pool, count, concurrency = parse_layout(layouts[0])
         # The bare loops run first, alone on the machine, against the same (non-rotating) feeds.
-        feeds = FeedServer(processes, args.sources, 0, args.latency)
+        feeds = FeedServer(processes, args.sources, 0, args.latency, args.slow_every, args.slow_latency)
         bare = bare_loops(feeds.port, args.sources, count * concurrency, args.bare_seconds)
         processes.stop("feedserver")
         print(table(["bare loop", "polls", "200/304", "polls/s", "cpu ms/poll"], [b.row() for b in bare]))
