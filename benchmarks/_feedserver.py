@@ -7,10 +7,10 @@ from the benchmark's bare loop, and so its own cost on the shared 2 cores is vis
 One asyncio loop serves every connection: the per-response latency is an
 ``asyncio.sleep``, so 10,000 sources answering 100 ms late never serialise.
 
-Paths:
 With --slow-every N, about one source in N (both kinds) answers after --slow-latency
 seconds instead: an overloaded news site that still answers.
 
+Paths:
   GET  /f/<i>.xml   source i as the Celery worker sees it (logged; even i rotate 2 items per 200)
   GET  /b/<i>.xml   the same source for the bare loop (never rotates, not logged)
   POST /hook        the webhook receiver: records arrival time and the article URL

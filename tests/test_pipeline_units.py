@@ -9,6 +9,13 @@ from worker.models import Channel
 from worker.pipeline import MAX_SOURCE_BACKOFF, next_digest_at, next_poll_interval, retry_delay
 
 
+class DropJobs:
+    """A dispatcher for tests that run one pipeline step by hand: follow-up jobs are dropped."""
+
+    def enqueue(self, job, *args, countdown=0.0):
+        pass
+
+
 def test_poll_interval_backs_off_and_honours_the_server():
     assert next_poll_interval(300, failures=0, server_wait=0) == 300
     assert next_poll_interval(300, failures=1, server_wait=0) == 300
@@ -103,11 +110,7 @@ def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
     config = Config((Source("s", site.url("/feed")),), (), (),
                     Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
 
-    class Nothing:
-        def enqueue(self, job, *args, countdown=0.0):
-            pass
-
-    runtime = Runtime(config, Nothing())
+    runtime = Runtime(config, DropJobs())
     try:
         first_claim, second_claim = 1000.0, 1120.0  # the queue outlived the 120 s hold
         assert pipeline.poll_source(runtime, "s", first_claim).status == "ok"
@@ -218,11 +221,7 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
     read_feed = listing.read_feed
     monkeypatch.setattr(listing, "read_feed", lambda response: reads.append(1) or read_feed(response))
 
-    class Nothing:
-        def enqueue(self, job, *args, countdown=0.0):
-            pass
-
-    runtime = Runtime(config, Nothing())
+    runtime = Runtime(config, DropJobs())
     try:
         first = pipeline.poll_source(runtime, "s")
         assert (first.status, first.http, first.new) == ("ok", 200, 1)

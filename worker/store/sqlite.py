@@ -95,26 +95,28 @@ class SQLiteStore(Store):
 
     def save_source_state(self, state: SourceState) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO source_state (source_id, data) VALUES (?, ?)",
-                (state.source_id, state.to_json()),
-            )
+            self._save_state(db, state)
 
     def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
         with self._tx() as db:  # one transaction, one commit
-            db.execute("INSERT OR REPLACE INTO source_state (source_id, data) VALUES (?, ?)",
-                       (state.source_id, state.to_json()))
+            self._save_state(db, state)
             for name, value in counts.items():
                 self._count(db, name, value)
-            db.execute("INSERT OR REPLACE INTO schedule (source_id, due_at) VALUES (?, ?)",
-                       (state.source_id, due_at))
+            self._schedule(db, state.source_id, due_at)
 
     def schedule(self, source_id: str, due_at: float) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO schedule (source_id, due_at) VALUES (?, ?)",
-                (source_id, due_at),
-            )
+            self._schedule(db, source_id, due_at)
+
+    @staticmethod
+    def _save_state(db: sqlite3.Connection, state: SourceState) -> None:
+        db.execute("INSERT OR REPLACE INTO source_state (source_id, data) VALUES (?, ?)",
+                   (state.source_id, state.to_json()))
+
+    @staticmethod
+    def _schedule(db: sqlite3.Connection, source_id: str, due_at: float) -> None:
+        db.execute("INSERT OR REPLACE INTO schedule (source_id, due_at) VALUES (?, ?)",
+                   (source_id, due_at))
 
     def schedule_new(self, source_id: str, due_at: float) -> None:
         with self._tx() as db:
