@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from worker.store import FAILED, PENDING, SENT, Delivery, SourceState
+from worker.store import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+)
+from worker.pipeline import NEVER
 from worker.store.redis import RedisStore
 from worker.store.sqlite import SQLiteStore
 
@@ -47,13 +59,29 @@ def test_claim_due_takes_each_source_once(store):
     assert store.scheduled()["a"] > 100 and store.scheduled()["d"] == 5.0
 
 
-def test_first_seen_is_true_once(store):
-    assert store.first_seen("k", ttl=60) is True
-    assert store.first_seen("k", ttl=60) is False
-    assert store.first_seen("other", ttl=60) is True
-    store.forget_seen("k")
-    assert store.first_seen("k", ttl=60) is True
-    assert store.first_seen_many(["k", "n1", "n2", "n1"], ttl=60) == [False, True, True, False]
+def test_an_entry_is_claimed_by_one_poll_and_seen_only_once_finished(store):
+    assert store.claim_entries(["k", "n1", "n2", "n1"], ttl=60) == [
+        ENTRY_NEW, ENTRY_NEW, ENTRY_NEW, ENTRY_BUSY]
+    assert store.claim_entries(["k"], ttl=60) == [ENTRY_BUSY]  # another poll has it
+    store.finish_entries(EntryOutcomes(done=("k",), failed=("n1",), seen_ttl=60))
+    # Finished: seen. Failed: free for the next poll. Not finished at all: still claimed.
+    assert store.claim_entries(["k", "n1", "n2"], ttl=60) == [ENTRY_SEEN, ENTRY_NEW, ENTRY_BUSY]
+    assert store.claim_entries([], ttl=60) == []
+
+
+def test_a_claim_left_by_a_dead_poll_runs_out(store):
+    assert store.claim_entries(["k"], ttl=0.2) == [ENTRY_NEW]
+    deadline = time.monotonic() + 5
+    while store.claim_entries(["k"], ttl=0.2) != [ENTRY_NEW]:
+        assert time.monotonic() < deadline, "the claim never ran out"
+        time.sleep(0.05)
+
+
+def test_a_poll_record_carries_its_seen_marks(store):
+    store.claim_entries(["k", "f"], ttl=60)
+    store.record_poll(SourceState("s1"), {"polled": 1}, due_at=5.0,
+                      entries=EntryOutcomes(done=("k",), failed=("f",), seen_ttl=60))
+    assert store.claim_entries(["k", "f"], ttl=60) == [ENTRY_SEEN, ENTRY_NEW]
 
 
 def test_fingerprints_window(store):
@@ -141,14 +169,28 @@ def test_also_reported(store):
     assert store.delivery("a1").also_reported_by == ["detik.com", "tempo.co"]
 
 
+def test_an_alert_never_names_its_own_outlet_as_another(store):
+    record = make_delivery().but(alert={"article": {"source": {"id": "k", "name": "Kompas.com"}}})
+    store.create_delivery(record)
+    store.add_also_reported("a1", "Kompas.com")
+    assert store.delivery("a1").also_reported_by == []
+    store.add_also_reported("a1", "ANTARA")
+    assert store.delivery("a1").also_reported_by == ["ANTARA"]
+
+
 def test_digest_queue(store):
     assert store.digest_due("c") is None
     store.set_digest_due("c", 50.0)
     assert store.digest_due("c") == 50.0
-    store.add_to_digest("c", "a1")
-    store.add_to_digest("c", "a2")
-    assert store.take_digest("c") == ["a1", "a2"]
-    assert store.take_digest("c") == []
+    waiting = {"next_attempt_at": NEVER}  # as the pipeline creates digest alerts
+    assert store.create_delivery(make_delivery("a1").but(**waiting), digest=True)
+    assert store.create_delivery(make_delivery("a2").but(**waiting), digest=True)
+    assert not store.create_delivery(make_delivery("a1").but(**waiting), digest=True)
+    assert store.digest_items("c") == ["a1", "a2"]
+    assert store.digest_items("c") == ["a1", "a2"]  # reading does not take them
+    store.remove_from_digest("c", ["a1"])
+    assert store.digest_items("c") == ["a2"]
+    assert store.due_deliveries(now=2000.0) == []  # only the digest sends them
 
 
 def test_racing_claims_have_one_winner(store, tmp_path):

@@ -67,6 +67,12 @@ def article_id(canonical: str) -> str:
     return short_hash("article", canonical)
 
 
+def entry_key(url: str) -> str:
+    """The store key of a feed entry: one per article, whichever feed lists it and with
+    whatever tracking parameters."""
+    return "entry:" + article_id(canonical_url(url))
+
+
 def alert_id(article_identity: str, topic_id: str, channel_id: str) -> str:
     """Stable alert id: one per (article, topic, channel), the same on every retry."""
     return short_hash("alert", article_identity, topic_id, channel_id, size=24)

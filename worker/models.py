@@ -92,6 +92,13 @@ class Settings:
     near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that
     # republications of the same wire story can be named in it (also_reported_by)
 
+    @property
+    def poll_claim(self) -> float:
+        """How long a poll handed to a worker holds its source (and the entries it is
+        working on) before a scheduler hands it out again: a poll whose worker died is
+        run again after this, like a delivery after `redelivery_after`."""
+        return max(self.redelivery_after, 10.0)
+
 
 @dataclass(frozen=True)  # no slots: the id indexes below are cached on the instance
 class Config:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from .models import (
     iso_utc,
 )
 from .runtime import Runtime
-from .store import FAILED, PENDING, SENT, Delivery, SourceState
+from .store import ENTRY_BUSY, ENTRY_NEW, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -46,6 +47,9 @@ MIN_WORDS_FOR_FINGERPRINT = 40
 # unrelated articles, even on the same topic, sit around 25-32 bits apart.
 NEAR_DUPLICATE_BITS = 10
 MAX_SOURCE_BACKOFF = 3600.0
+# A poll that starts after its source's claim ran out (a long queue) still claims its
+# entries this long, so that two copies of it rarely do the same work.
+MIN_ENTRY_CLAIM = 1.0
 
 
 # ------------------------------------------------------------------------------ tick
@@ -63,8 +67,7 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
         store.schedule_new(source_id, now)  # new source: due at once
     for source_id in scheduled.keys() - configured.keys():
         store.unschedule(source_id)  # removed from config: never polled again
-    hold = max(rt.config.settings.redelivery_after, 60.0)
-    due = [s for s in store.claim_due(now, hold=hold) if s in configured]
+    due = [s for s in store.claim_due(now, hold=rt.config.settings.poll_claim) if s in configured]
     for source_id in due:
         rt.dispatcher.enqueue("poll_source", source_id, now)
     deliveries = store.due_deliveries(now)
@@ -134,6 +137,7 @@ class PollResult:
     matched: int = 0
     alerts: int = 0
     entry_errors: int = 0
+    busy: int = 0  # entries another poll was working on
     error: str | None = None
 
 
@@ -166,6 +170,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
+    done: list[str] = []
+    failed: list[str] = []
     try:
         listing = list_entries(rt.fetcher, source, state)
         state = listing.state
@@ -174,8 +180,9 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
-        for entry, seen_key in new_entries(rt, listing.entries):
-            _process_counted(rt, source, entry, seen_key, result)
+        claims_end = (claimed_at or now) + rt.config.settings.poll_claim
+        for entry, key in claim_new_entries(rt, listing.entries, result, claims_end - time.time()):
+            (done if _process_counted(rt, source, entry, result) else failed).append(key)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0
@@ -185,8 +192,10 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         log.exception("poll of %s failed", source_id)
         result.status, result.error = "error", f"{type(error).__name__}: {error}"
 
-    if result.status == "error" or result.entry_errors:
-        state = replace(state, body_hash=None)  # read it in full next time: retry what failed
+    if result.status == "error" or failed or result.busy:
+        # Validators and the body hash say "everything up to this version is handled":
+        # until it is, the next poll reads the feed in full and retries what is left.
+        state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
     next_due = now + next_poll_interval(source.every, failures, server_wait)
     state = replace(
@@ -195,18 +204,23 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         http=result.http, failures=failures, next_due=next_due, entries=result.entries,
         new=result.new,
     )
+    # The seen marks go with the poll's record, after every entry's alerts are in the
+    # ledger: a poll that dies before this line leaves only claims, which run out, and
+    # is run again (see claim_new_entries).
+    entries = EntryOutcomes(tuple(done), tuple(failed), rt.config.settings.dedup_window)
     rt.store.record_poll(track_health(rt, source, state, now), {
         "polled": 1, "not_modified": int(result.status == "not_modified"),
         "failed": int(result.status == "error"), "entries": result.entries, "new": result.new,
         "matched": result.matched, "alerts": result.alerts,
-    }, next_due)
+    }, next_due, entries)
     metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
                          result.alerts)
     summary(
         "poll_source", logging.WARNING if result.status == "error" else logging.INFO,
         source=source_id, status=result.status, http=result.http, entries=result.entries,
         new=result.new, matched=result.matched, alerts=result.alerts,
-        entry_errors=result.entry_errors or None, error=result.error, ms=_ms(started),
+        entry_errors=result.entry_errors or None, busy=result.busy or None, error=result.error,
+        ms=_ms(started),
     )
     return result
 
@@ -262,25 +276,30 @@ def next_poll_interval(every: float, failures: int, server_wait: float) -> float
     return max(interval, min(server_wait, 86400.0))
 
 
-def new_entries(rt: Runtime, entries: list[FeedEntry]) -> list[tuple[FeedEntry, str]]:
-    """The entries no poll has taken yet, each with its seen-key; one store round trip.
+def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
+                      ttl: float) -> list[tuple[FeedEntry, str]]:
+    """The entries no poll has finished or is working on, each with its key; one store
+    round trip, which also claims them for this poll.
 
     Keys come from the canonical URL, so the same article on several feeds (or with
-    tracking parameters) is taken once, by whichever poll gets there first.
+    tracking parameters) is taken once, by whichever poll gets there first. The claims
+    end when the source's own claim does (`poll_claim` after the scheduler handed the
+    poll out): a poll run again because its worker died finds them free.
     """
-    keyed = {}
+    keyed: dict[str, FeedEntry] = {}
     for entry in entries:
         if entry.url:
-            keyed.setdefault("entry:" + dedup.article_id(dedup.canonical_url(entry.url)), entry)
-    firsts = rt.store.first_seen_many(list(keyed), rt.config.settings.dedup_window)
-    return [(entry, key) for (key, entry), first in zip(keyed.items(), firsts, strict=True) if first]
+            keyed.setdefault(dedup.entry_key(entry.url), entry)
+    states = rt.store.claim_entries(list(keyed), max(ttl, MIN_ENTRY_CLAIM))
+    result.busy = states.count(ENTRY_BUSY)
+    return [(entry, key) for (key, entry), state in zip(keyed.items(), states, strict=True)
+            if state == ENTRY_NEW]
 
 
-def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, seen_key: str,
-                     result: PollResult) -> None:
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> bool:
     """Process one entry; a failing item is logged and retried next poll, never the others."""
     try:
-        outcome = process_entry(rt, source, entry, seen_key)
+        outcome = process_entry(rt, source, entry)
     except Exception as error:
         if isinstance(error, rt.store.unavailable):
             raise  # the store is down: the whole poll failed, not this item
@@ -288,10 +307,11 @@ def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, seen_key: st
         summary("process_entry", logging.WARNING, source=source.id, url=entry.url,
                 status="error", error=f"{type(error).__name__}: {error}")
         result.entry_errors += 1
-        return
+        return False
     result.new += outcome.new
     result.matched += outcome.matched
     result.alerts += outcome.alerts
+    return True
 
 
 # ------------------------------------------------------------------------------ entry
@@ -304,15 +324,14 @@ class EntryOutcome:
     alerts: int = 0
 
 
-def process_entry(rt: Runtime, source: Source, entry: FeedEntry, seen_key: str) -> EntryOutcome:
-    """Parse one new entry (and its page), match topics, create alerts."""
-    try:
-        article = build_article(rt, source, entry)
-        return EntryOutcome(new=1, **match_and_alert(rt, article))
-    except Exception:
-        # Forget it so the next poll tries again: an entry is never silently lost.
-        rt.store.forget_seen(seen_key)
-        raise
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
+    """Parse one new entry (and its page), match topics, create alerts.
+
+    Safe to run again on the same entry (a poll rerun after a crash): every alert it
+    creates is keyed on (article, topic, channel) and the ledger creates each once.
+    """
+    article = build_article(rt, source, entry)
+    return EntryOutcome(new=1, **match_and_alert(rt, article))
 
 
 def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
@@ -361,6 +380,10 @@ def _alert_matches(rt: Runtime, article: Article, matches: list[Match]) -> dict[
                           channel_id=channel_id, detected_at=datetime.fromtimestamp(now, UTC))
             if create_delivery(rt, alert, now):
                 alerts += 1
+            else:
+                # The same article again: a rerun after a crash (the store ignores its own
+                # outlet), or a syndicated copy whose canonical URL names the original.
+                rt.store.add_also_reported(alert_id, outlet_name(article))
     return {"matched": len(matches), "alerts": alerts}
 
 
@@ -406,13 +429,12 @@ def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
         next_attempt_at=NEVER if digest else now + hold,
         attempts=1 if handed else 0, lease_until=now + settings.redelivery_after if handed else 0.0,
     )
-    if not rt.store.create_delivery(record):
+    # A digest alert joins its channel's digest in the same store step.
+    if not rt.store.create_delivery(record, digest=digest):
         return False  # another poll, feed or worker got there first
-    if digest:
-        rt.store.add_to_digest(channel.id, alert.id)
-    elif handed:
+    if handed:
         rt.dispatcher.enqueue("deliver", alert.id, record.to_dict())
-    else:
+    elif not digest:
         rt.dispatcher.enqueue("deliver", alert.id, countdown=hold)
     return True
 
@@ -521,24 +543,36 @@ def _send(rt: Runtime, channel_id: str, alert: Alert) -> DeliveryResult:
 
 
 def send_digest(rt: Runtime, channel_id: str) -> str:
+    """Send one email with every alert waiting in a channel's digest.
+
+    The alerts leave the digest only after they are recorded as sent: a digest cut short
+    by a crash goes out with the next period's (at least once, never lost). The lock keeps
+    two schedulers' digests of one channel from going out at once.
+    """
     started = time.monotonic()
-    ids = rt.store.take_digest(channel_id)
-    records = [r for r in (rt.store.delivery(i) for i in ids) if r and r.state == PENDING]
-    if not records:
-        return "empty"
-    alerts = [alert_from_record(rt, r) for r in records]
+    token = uuid.uuid4().hex
+    if not rt.store.try_lock(f"digest:{channel_id}", token, ttl=rt.config.settings.redelivery_after):
+        return "busy"
     try:
-        result = rt.sender(channel_id).send_digest(alerts)
-    except Exception as error:
-        log.exception("digest for %s raised", channel_id)
-        result = DeliveryResult(ok=False, detail=f"{type(error).__name__}: {error}")
-    now = time.time()
-    if result.ok:
-        for record in records:
-            rt.store.finish_delivery(record.alert_id, SENT, None, now)
-    else:
-        for record in records:  # keep them for the next period
-            rt.store.add_to_digest(channel_id, record.alert_id)
+        ids = rt.store.digest_items(channel_id)
+        records = [r for r in (rt.store.delivery(i) for i in ids) if r and r.state == PENDING]
+        if not records:
+            rt.store.remove_from_digest(channel_id, ids)
+            return "empty"
+        alerts = [alert_from_record(rt, r) for r in records]
+        try:
+            result = rt.sender(channel_id).send_digest(alerts)
+        except Exception as error:
+            log.exception("digest for %s raised", channel_id)
+            result = DeliveryResult(ok=False, detail=f"{type(error).__name__}: {error}")
+        if result.ok:
+            now = time.time()
+            for record in records:
+                rt.store.finish_delivery(record.alert_id, SENT, None, now)
+            rt.store.remove_from_digest(channel_id, ids)
+        # else: they stay in the digest for the next period
+    finally:
+        rt.store.unlock(f"digest:{channel_id}", token)
     summary("send_digest", logging.INFO if result.ok else logging.WARNING, channel=channel_id,
             status="sent" if result.ok else "retry", alerts=len(records), detail=result.detail,
             ms=_ms(started))

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from ..models import Settings
-from .base import FAILED, PENDING, SENT, Delivery, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+)
 
 
 def open_store(settings: Settings) -> Store:
@@ -17,4 +28,5 @@ def open_store(settings: Settings) -> Store:
     return SQLiteStore(settings.state_path)
 
 
-__all__ = ["FAILED", "PENDING", "SENT", "Delivery", "SourceState", "Store", "open_store"]
+__all__ = ["ENTRY_BUSY", "ENTRY_NEW", "ENTRY_SEEN", "FAILED", "PENDING", "SENT", "Delivery",
+           "EntryOutcomes", "SourceState", "Store", "open_store"]

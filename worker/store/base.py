@@ -16,6 +16,18 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# What claim_entries says of a feed entry's key.
+ENTRY_NEW, ENTRY_SEEN, ENTRY_BUSY = "new", "seen", "busy"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcomes:
+    """The entries one poll claimed: finished (their article stored, their alerts in the
+    ledger) or failed (to be tried again by the next poll)."""
+
+    done: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    seen_ttl: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,12 @@ class Delivery:
     lease_until: float = 0.0
     also_reported_by: list[str] = field(default_factory=list)
 
+    @property
+    def outlet(self) -> str:
+        """Who published the alert's article (as named in also_reported_by)."""
+        source = self.alert.get("article", {}).get("source") or {}
+        return source.get("name") or source.get("domain") or source.get("id") or ""
+
     def to_dict(self) -> dict[str, Any]:
         # Not dataclasses.asdict: it deep-copies the alert on every ledger write.
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -98,9 +116,13 @@ class Store(ABC):
     @abstractmethod
     def save_source_state(self, state: SourceState) -> None: ...
 
-    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
-        """What a finished poll leaves behind: its source's state, its counts, its next due
-        time. Stores override this to write all three in one round trip."""
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float,
+                    entries: EntryOutcomes | None = None) -> None:
+        """What a finished poll leaves behind: its entries' seen marks (and the claims of
+        the entries it could not finish, released), its source's state, its counts, its
+        next due time. Stores override this to write it all in one round trip."""
+        if entries is not None:
+            self.finish_entries(entries)
         self.save_source_state(state)
         self.add_counts(counts)
         self.schedule(state.source_id, due_at)
@@ -132,16 +154,19 @@ class Store(ABC):
     # --- seen articles and fingerprints ------------------------------------------------
 
     @abstractmethod
-    def first_seen(self, key: str, ttl: float) -> bool:
-        """Record `key`; True only for the first caller within `ttl` seconds."""
+    def claim_entries(self, keys: list[str], ttl: float) -> list[str]:
+        """For each key, in one step: ENTRY_SEEN when a poll has finished that entry,
+        ENTRY_BUSY while another poll's claim on it lives, else ENTRY_NEW, and this call
+        claims it for `ttl` seconds.
 
-    def first_seen_many(self, keys: list[str], ttl: float) -> list[bool]:
-        """`first_seen` for many keys at once (implementations batch the round trips)."""
-        return [self.first_seen(key, ttl) for key in keys]
+        A claim only keeps two polls from doing the same work at once; it is not a seen
+        mark. A poll that dies leaves claims that run out, and the entries are new again.
+        """
 
     @abstractmethod
-    def forget_seen(self, key: str) -> None:
-        """Undo `first_seen` (processing failed; the next poll must try again)."""
+    def finish_entries(self, entries: EntryOutcomes) -> None:
+        """Mark `done` keys seen for `entries.seen_ttl` seconds and release the claims of
+        `failed` ones, so that the next poll tries them again."""
 
     @abstractmethod
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None: ...
@@ -153,8 +178,12 @@ class Store(ABC):
     # --- delivery ledger --------------------------------------------------------------
 
     @abstractmethod
-    def create_delivery(self, delivery: Delivery) -> bool:
-        """Insert if no record has this alert id; True when this call created it."""
+    def create_delivery(self, delivery: Delivery, digest: bool = False) -> bool:
+        """Insert if no record has this alert id; True when this call created it.
+
+        With `digest`, the alert joins its channel's digest in the same step: a record
+        that exists is always either due for sending or waiting in a digest.
+        """
 
     @abstractmethod
     def delivery(self, alert_id: str) -> Delivery | None: ...
@@ -181,7 +210,9 @@ class Store(ABC):
         (counted as "retrying")."""
 
     @abstractmethod
-    def add_also_reported(self, alert_id: str, outlet: str) -> None: ...
+    def add_also_reported(self, alert_id: str, outlet: str) -> None:
+        """Name another outlet on an alert, once, unless it is the alert's own outlet
+        (the same article read again from another feed)."""
 
     @abstractmethod
     def due_deliveries(self, now: float, limit: int = 500) -> list[str]:
@@ -196,11 +227,12 @@ class Store(ABC):
     # --- digests ----------------------------------------------------------------------
 
     @abstractmethod
-    def add_to_digest(self, channel_id: str, alert_id: str) -> None: ...
+    def digest_items(self, channel_id: str) -> list[str]:
+        """The alert ids waiting for a channel's digest, oldest first. They stay until
+        `remove_from_digest`: a digest cut short by a crash is sent in the next period."""
 
     @abstractmethod
-    def take_digest(self, channel_id: str) -> list[str]:
-        """Atomically remove and return the alert ids queued for a channel's digest."""
+    def remove_from_digest(self, channel_id: str, alert_ids: list[str]) -> None: ...
 
     @abstractmethod
     def digest_due(self, channel_id: str) -> float | None: ...

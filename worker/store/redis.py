@@ -12,12 +12,24 @@ import json
 
 import redis
 
-from .base import FAILED, PENDING, SENT, Delivery, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+)
 
 _P = "newswatch:"
 SOURCE_STATE = _P + "source_state"
 SCHEDULE = _P + "schedule"
 SEEN = _P + "seen:"
+ENTRY_CLAIM = _P + "entry_claim:"
 FINGERPRINTS = _P + "fingerprints"
 DELIVERY = _P + "delivery:"
 DELIVERIES_DUE = _P + "deliveries:due"  # pending, score = max(next attempt, lease end)
@@ -39,13 +51,28 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
 """
 
-# ARGV: data, next_attempt_at, updated_at, alert_id, attempts, lease_until
+# KEYS: seen key, claim key, for every entry in turn. ARGV: claim ttl in ms.
+# Returns per entry 0 (seen), 1 (claimed now), 2 (another poll's claim lives).
+_CLAIM_ENTRIES = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then out[#out + 1] = 0
+  elseif redis.call('SET', KEYS[i + 1], 1, 'NX', 'PX', ARGV[1]) then out[#out + 1] = 1
+  else out[#out + 1] = 2 end
+end
+return out
+"""
+_ENTRY_STATES = {0: ENTRY_SEEN, 1: ENTRY_NEW, 2: ENTRY_BUSY}
+
+# ARGV: data, next_attempt_at, updated_at, alert_id, attempts, lease_until, outlet.
+# KEYS[5], when given, is the channel's digest list: the alert joins it in the same step.
 _CREATE_DELIVERY = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'state', 'pending', 'attempts', ARGV[5],
            'next_attempt_at', ARGV[2], 'lease_until', ARGV[6], 'updated_at', ARGV[3],
-           'also', '[]', 'last_error', '')
+           'also', '[]', 'last_error', '', 'outlet', ARGV[7])
 redis.call('ZADD', KEYS[2], math.max(tonumber(ARGV[2]), tonumber(ARGV[6])), ARGV[4])
+if KEYS[5] then redis.call('RPUSH', KEYS[5], ARGV[4]) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('HINCRBY', KEYS[4], 'pending', 1)
 return 1
@@ -94,8 +121,9 @@ return 1
 """
 
 _ADD_ALSO = """
-local also = redis.call('HGET', KEYS[1], 'also')
-if not also then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'also', 'outlet')
+local also = f[1]
+if not also or f[2] == ARGV[1] then return 0 end
 local list = cjson.decode(also)
 for _, outlet in ipairs(list) do if outlet == ARGV[1] then return 0 end end
 table.insert(list, ARGV[1])
@@ -111,6 +139,7 @@ class RedisStore(Store):
         self.client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
                                            health_check_interval=30)
         self._claim_due = self.client.register_script(_CLAIM_DUE)
+        self._claim_entries = self.client.register_script(_CLAIM_ENTRIES)
         self._create = self.client.register_script(_CREATE_DELIVERY)
         self._claim = self.client.register_script(_CLAIM_DELIVERY)
         self._finish = self.client.register_script(_FINISH_DELIVERY)
@@ -130,8 +159,11 @@ class RedisStore(Store):
     def save_source_state(self, state: SourceState) -> None:
         self.client.hset(SOURCE_STATE, state.source_id, state.to_json())
 
-    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float,
+                    entries: EntryOutcomes | None = None) -> None:
         pipe = self.client.pipeline(transaction=True)
+        if entries is not None:
+            _finish_entries(pipe, entries)
         pipe.hset(SOURCE_STATE, state.source_id, state.to_json())
         _increment(pipe, counts)
         pipe.zadd(SCHEDULE, {state.source_id: due_at})
@@ -155,18 +187,18 @@ class RedisStore(Store):
 
     # --- seen -------------------------------------------------------------------------
 
-    def first_seen(self, key: str, ttl: float) -> bool:
-        return bool(self.client.set(SEEN + key, 1, nx=True, px=max(1, int(ttl * 1000))))
+    def claim_entries(self, keys: list[str], ttl: float) -> list[str]:
+        if not keys:
+            return []
+        # One round trip for a whole feed.
+        redis_keys = [name for key in keys for name in (SEEN + key, ENTRY_CLAIM + key)]
+        replies = self._claim_entries(keys=redis_keys, args=[max(1, int(ttl * 1000))])
+        return [_ENTRY_STATES[int(reply)] for reply in replies]
 
-    def first_seen_many(self, keys: list[str], ttl: float) -> list[bool]:
-        # One round trip for a whole feed: 50 SET NX in a pipeline, not 50 requests.
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(SEEN + key, 1, nx=True, px=max(1, int(ttl * 1000)))
-        return [bool(reply) for reply in pipe.execute()]
-
-    def forget_seen(self, key: str) -> None:
-        self.client.delete(SEEN + key)
+    def finish_entries(self, entries: EntryOutcomes) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        _finish_entries(pipe, entries)
+        pipe.execute()
 
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
         member = json.dumps([article_id, str(fingerprint), outlet])
@@ -183,17 +215,20 @@ class RedisStore(Store):
 
     # --- deliveries -------------------------------------------------------------------
 
-    def create_delivery(self, delivery: Delivery) -> bool:
+    def create_delivery(self, delivery: Delivery, digest: bool = False) -> bool:
         immutable = {
             "alert_id": delivery.alert_id, "article_id": delivery.article_id,
             "topic_id": delivery.topic_id, "channel_id": delivery.channel_id,
             "alert": delivery.alert, "created_at": delivery.created_at,
         }
+        keys = [DELIVERY + delivery.alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS]
+        if digest:
+            keys.append(DIGEST + delivery.channel_id)
         created = self._create(
-            keys=[DELIVERY + delivery.alert_id, DELIVERIES_DUE, DELIVERIES_RECENT, DELIVERY_COUNTS],
+            keys=keys,
             args=[json.dumps(immutable, ensure_ascii=False), repr(delivery.next_attempt_at),
                   repr(delivery.updated_at or delivery.created_at), delivery.alert_id,
-                  delivery.attempts, repr(delivery.lease_until)],
+                  delivery.attempts, repr(delivery.lease_until), delivery.outlet],
         )
         return bool(created)
 
@@ -259,15 +294,14 @@ class RedisStore(Store):
 
     # --- digests ----------------------------------------------------------------------
 
-    def add_to_digest(self, channel_id: str, alert_id: str) -> None:
-        self.client.rpush(DIGEST + channel_id, alert_id)
+    def digest_items(self, channel_id: str) -> list[str]:
+        return list(dict.fromkeys(i.decode() for i in self.client.lrange(DIGEST + channel_id, 0, -1)))
 
-    def take_digest(self, channel_id: str) -> list[str]:
+    def remove_from_digest(self, channel_id: str, alert_ids: list[str]) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.lrange(DIGEST + channel_id, 0, -1)
-        pipe.delete(DIGEST + channel_id)
-        items, _ = pipe.execute()
-        return list(dict.fromkeys(i.decode() for i in items))
+        for alert_id in alert_ids:
+            pipe.lrem(DIGEST + channel_id, 0, alert_id)
+        pipe.execute()
 
     def digest_due(self, channel_id: str) -> float | None:
         value = self.client.hget(DIGEST_DUE, channel_id)
@@ -297,6 +331,15 @@ class RedisStore(Store):
 
     def unlock(self, name: str, token: str) -> None:
         self._unlock(keys=[LOCK + name], args=[token])
+
+
+def _finish_entries(pipe: redis.client.Pipeline, entries: EntryOutcomes) -> None:
+    ttl_ms = max(1, int(entries.seen_ttl * 1000))
+    for key in entries.done:
+        pipe.set(SEEN + key, 1, px=ttl_ms)
+    claims = [ENTRY_CLAIM + key for key in (*entries.done, *entries.failed)]
+    if claims:
+        pipe.delete(*claims)
 
 
 def _increment(pipe: redis.client.Pipeline, counts: dict[str, int]) -> None:

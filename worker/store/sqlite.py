@@ -10,13 +10,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import FAILED, PENDING, SENT, Delivery, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (source_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule (source_id TEXT PRIMARY KEY, due_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due_at);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS entry_claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS fingerprints (
     article_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, outlet TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints (at);
@@ -97,8 +109,11 @@ class SQLiteStore(Store):
         with self._tx() as db:
             self._save_state(db, state)
 
-    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float) -> None:
+    def record_poll(self, state: SourceState, counts: dict[str, int], due_at: float,
+                    entries: EntryOutcomes | None = None) -> None:
         with self._tx() as db:  # one transaction, one commit
+            if entries is not None:
+                self._finish_entries(db, entries)
             self._save_state(db, state)
             for name, value in counts.items():
                 self._count(db, name, value)
@@ -147,25 +162,37 @@ class SQLiteStore(Store):
 
     # --- seen -------------------------------------------------------------------------
 
-    def first_seen(self, key: str, ttl: float) -> bool:
-        return self.first_seen_many([key], ttl)[0]
-
-    def first_seen_many(self, keys: list[str], ttl: float) -> list[bool]:
+    def claim_entries(self, keys: list[str], ttl: float) -> list[str]:
         now = time.time()
-        firsts = []
+        states = []
         with self._tx() as db:  # one transaction for the whole feed
             for key in keys:
-                row = db.execute("SELECT expires_at FROM seen WHERE key = ?", (key,)).fetchone()
-                first = not (row and row[0] > now)
-                if first:
-                    db.execute("INSERT OR REPLACE INTO seen (key, expires_at) VALUES (?, ?)",
+                seen = db.execute("SELECT 1 FROM seen WHERE key = ? AND expires_at > ?",
+                                  (key, now)).fetchone()
+                claimed = not seen and db.execute(
+                    "SELECT 1 FROM entry_claims WHERE key = ? AND expires_at > ?", (key, now)
+                ).fetchone()
+                if seen:
+                    states.append(ENTRY_SEEN)
+                elif claimed:
+                    states.append(ENTRY_BUSY)
+                else:
+                    db.execute("INSERT OR REPLACE INTO entry_claims (key, expires_at) VALUES (?, ?)",
                                (key, now + ttl))
-                firsts.append(first)
-        return firsts
+                    states.append(ENTRY_NEW)
+        return states
 
-    def forget_seen(self, key: str) -> None:
+    def finish_entries(self, entries: EntryOutcomes) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM seen WHERE key = ?", (key,))
+            self._finish_entries(db, entries)
+
+    @staticmethod
+    def _finish_entries(db: sqlite3.Connection, entries: EntryOutcomes) -> None:
+        expires = time.time() + entries.seen_ttl
+        db.executemany("INSERT OR REPLACE INTO seen (key, expires_at) VALUES (?, ?)",
+                       [(key, expires) for key in entries.done])
+        db.executemany("DELETE FROM entry_claims WHERE key = ?",
+                       [(key,) for key in (*entries.done, *entries.failed)])
 
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
         with self._tx() as db:
@@ -202,9 +229,9 @@ class SQLiteStore(Store):
             lease_until=lease_until, also_reported_by=json.loads(also),
         )
 
-    def create_delivery(self, delivery: Delivery) -> bool:
+    def create_delivery(self, delivery: Delivery, digest: bool = False) -> bool:
         d = delivery
-        cursor = self._db().execute(
+        insert = (
             f"INSERT OR IGNORE INTO deliveries ({self._COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (d.alert_id, d.article_id, d.topic_id, d.channel_id,
@@ -212,7 +239,14 @@ class SQLiteStore(Store):
              d.created_at, d.updated_at, d.next_attempt_at, d.lease_until,
              json.dumps(d.also_reported_by, ensure_ascii=False)),
         )
-        return cursor.rowcount == 1
+        if not digest:
+            return self._db().execute(*insert).rowcount == 1  # one statement: atomic
+        with self._tx() as db:
+            created = db.execute(*insert).rowcount == 1
+            if created:
+                db.execute("INSERT OR IGNORE INTO digest_items (channel_id, alert_id) VALUES (?, ?)",
+                           (d.channel_id, d.alert_id))
+        return created
 
     def delivery(self, alert_id: str) -> Delivery | None:
         row = self._db().execute(
@@ -249,11 +283,12 @@ class SQLiteStore(Store):
     def add_also_reported(self, alert_id: str, outlet: str) -> None:
         with self._tx() as db:
             row = db.execute(
-                "SELECT also_reported_by FROM deliveries WHERE alert_id = ?", (alert_id,)
+                f"SELECT {self._COLUMNS} FROM deliveries WHERE alert_id = ?", (alert_id,)
             ).fetchone()
-            if row is None:
+            record = self._row_to_delivery(row)
+            if record is None or record.outlet == outlet:
                 return
-            outlets = json.loads(row[0])
+            outlets = record.also_reported_by
             if outlet not in outlets:
                 db.execute("UPDATE deliveries SET also_reported_by = ? WHERE alert_id = ?",
                            (json.dumps([*outlets, outlet], ensure_ascii=False), alert_id))
@@ -280,21 +315,16 @@ class SQLiteStore(Store):
 
     # --- digests ----------------------------------------------------------------------
 
-    def add_to_digest(self, channel_id: str, alert_id: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO digest_items (channel_id, alert_id) VALUES (?, ?)",
-                (channel_id, alert_id),
-            )
-
-    def take_digest(self, channel_id: str) -> list[str]:
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT alert_id FROM digest_items WHERE channel_id = ? ORDER BY rowid",
-                (channel_id,),
-            ).fetchall()
-            db.execute("DELETE FROM digest_items WHERE channel_id = ?", (channel_id,))
+    def digest_items(self, channel_id: str) -> list[str]:
+        rows = self._db().execute(
+            "SELECT alert_id FROM digest_items WHERE channel_id = ? ORDER BY rowid", (channel_id,)
+        ).fetchall()
         return [row[0] for row in rows]
+
+    def remove_from_digest(self, channel_id: str, alert_ids: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM digest_items WHERE channel_id = ? AND alert_id = ?",
+                           [(channel_id, alert_id) for alert_id in alert_ids])
 
     def digest_due(self, channel_id: str) -> float | None:
         row = self._db().execute(

@@ -1,0 +1,160 @@
+"""A poll can die at any line and be run again: nothing it wrote marks unfinished work done.
+
+The process death is simulated in-process by a BaseException (which, like SIGKILL, runs
+none of the pipeline's `except Exception` clean-up), raised at a chosen point of the
+poll; the rerun is a fresh Runtime on the same store, as a restarted worker would be.
+The end-to-end version with real SIGKILLs of Celery workers is tests/test_chaos.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from scenario import AFP_TEXT
+from servers import HTTPServer, wait_for
+
+from worker import dedup, pipeline
+from worker.models import Channel, Config, Settings, Source, Topic
+from worker.runtime import Runtime
+from worker.store import PENDING, EntryOutcomes
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: no `except Exception` in the pipeline sees it."""
+
+
+class DropJobs:
+    def enqueue(self, job, *args, countdown=0.0):
+        pass
+
+
+def five_story_feed(base: str) -> bytes:
+    items = "".join(
+        f"<item><title>Armenia dan Azerbaijan {n}</title><link>{base}/story-{n}</link>"
+        f"<guid>story-{n}</guid><description>{AFP_TEXT} Laporan nomor {n} tentang "
+        f"kejadian ke-{n} di perbatasan.</description></item>"
+        for n in range(5)
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+@pytest.fixture
+def site():
+    server = HTTPServer().start()
+    base = f"http://127.0.0.1:{server.port}"
+    server.routes["/feed"] = (200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'},
+                              five_story_feed(base))
+    yield server
+    server.stop()
+
+
+def make_config(site: HTTPServer, state_path: str) -> Config:
+    topic = Topic("t", "T", "armenia AND azerbaijan", channels=("hook",))
+    return Config((Source("s", site.url("/feed"), every=300.0),), (topic,),
+                  (Channel("hook", "webhook", {"url": site.url("/hook")}),),
+                  Settings(state_path=state_path, allow_private_networks=True,
+                           per_host_interval=0.0, redelivery_after=30.0))
+
+
+def ledger_alerts(runtime: Runtime) -> list[str]:
+    return sorted(d.article_id for d in runtime.store.recent_deliveries(100))
+
+
+def kill_at(monkeypatch, function: str, after_calls: int) -> None:
+    """Make pipeline.<function> die on its call number `after_calls + 1`."""
+    real = getattr(pipeline, function)
+    calls = []
+
+    def dying(*args, **kwargs):
+        if len(calls) == after_calls:
+            raise WorkerKilled(function)
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, function, dying)
+
+
+@pytest.mark.parametrize("function,after_calls", [
+    ("build_article", 0),     # dies fetching / parsing the first entry
+    ("build_article", 2),     # dies in the middle of the poll, two entries alerted
+    ("match_and_alert", 3),   # dies between parsing and the ledger
+    ("track_health", 0),      # every entry alerted, dies before the poll is recorded
+])
+def test_a_poll_killed_anywhere_is_run_again_and_alerts_each_entry_once(
+        tmp_path, site, monkeypatch, function, after_calls):
+    config = make_config(site, str(tmp_path / "state.db"))
+    first = Runtime(config, DropJobs())
+    kill_at(monkeypatch, function, after_calls)
+    # Handed out `poll_claim` ago: its entry claims last only the minimum.
+    claimed_at = time.time() - config.settings.poll_claim
+    with pytest.raises(WorkerKilled):
+        pipeline.poll_source(first, "s", claimed_at=claimed_at)
+    first.close()
+    monkeypatch.undo()
+    died = time.time()
+
+    restarted = Runtime(config, DropJobs())
+    try:
+        # The scheduler hands the source out again once the dead poll's claims ran out.
+        wait_for(lambda: time.time() > died + pipeline.MIN_ENTRY_CLAIM, what="the claims to end")
+        rerun = pipeline.poll_source(restarted, "s", claimed_at=time.time())
+        assert rerun.status == "ok" and rerun.busy == 0
+        alerted_before = 5 if function == "track_health" else after_calls
+        assert rerun.alerts == 5 - alerted_before
+        alerted = ledger_alerts(restarted)
+        assert len(alerted) == 5 and len(set(alerted)) == 5, "each entry alerts exactly once"
+        assert all(d.state == PENDING for d in restarted.store.recent_deliveries(100))
+        # Now the poll is done: the next one is conditional and finds nothing new.
+        later = pipeline.poll_source(restarted, "s")
+        assert later.new == 0 and site.requests[-1].headers.get("If-None-Match") == '"v1"'
+    finally:
+        restarted.close()
+
+
+def test_a_poll_that_finds_another_poll_working_keeps_no_validators(tmp_path, site):
+    config = make_config(site, str(tmp_path / "state.db"))
+    runtime = Runtime(config, DropJobs())
+    try:
+        # Another worker's poll holds two of the entries (it is alive, or died recently).
+        keys = [dedup.entry_key(site.url(f"/story-{n}")) for n in (0, 1)]
+        runtime.store.claim_entries(keys, ttl=600)
+        result = pipeline.poll_source(runtime, "s")
+        assert (result.new, result.busy) == (3, 2)
+        state = runtime.store.source_state("s")
+        assert state.etag is None and state.body_hash is None, "the feed must be read again"
+        # Once that claim is gone, the next poll takes the two entries it left.
+        runtime.store.finish_entries(EntryOutcomes(failed=tuple(keys)))
+        assert pipeline.poll_source(runtime, "s").new == 2
+        assert len(ledger_alerts(runtime)) == 5
+        assert "If-None-Match" not in site.requests[-1].headers
+    finally:
+        runtime.close()
+
+
+def test_a_failed_entry_keeps_the_feed_unconditional_until_it_succeeds(tmp_path, site, monkeypatch):
+    config = make_config(site, str(tmp_path / "state.db"))
+    runtime = Runtime(config, DropJobs())
+    real = pipeline.build_article
+
+    def broken_on_story_3(rt, source, entry):
+        if entry.url.endswith("story-3"):
+            raise RuntimeError("page parser bug")
+        return real(rt, source, entry)
+
+    monkeypatch.setattr(pipeline, "build_article", broken_on_story_3)
+    try:
+        first = pipeline.poll_source(runtime, "s")
+        assert (first.new, first.entry_errors) == (4, 1)
+        second = pipeline.poll_source(runtime, "s")
+        # The server would have answered 304 to the ETag; without it the entry is retried.
+        assert "If-None-Match" not in site.requests[-1].headers
+        assert second.entry_errors == 1 and second.new == 0
+        monkeypatch.setattr(pipeline, "build_article", real)
+        third = pipeline.poll_source(runtime, "s")
+        assert (third.new, third.alerts, third.entry_errors) == (1, 1, 0)
+        assert runtime.store.source_state("s").etag == '"v1"'
+        assert len(ledger_alerts(runtime)) == 5
+    finally:
+        runtime.close()
