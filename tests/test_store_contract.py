@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from worker.pipeline import NEVER
 from worker.store import (
     ENTRY_BUSY,
     ENTRY_NEW,
@@ -18,7 +19,6 @@ from worker.store import (
     EntryOutcomes,
     SourceState,
 )
-from worker.pipeline import NEVER
 from worker.store.redis import RedisStore
 from worker.store.sqlite import SQLiteStore
 
