@@ -12,8 +12,10 @@ import os
 import tempfile
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_task_publish
 from kombu import Queue
 
+from .broker import install_outage_log, outage_log, use_restart_safe_redis_transport
 from .config import ConfigError, load_config
 from .queues import DEFAULT_QUEUE, QUEUES, ROUTES
 
@@ -40,6 +42,7 @@ def _broker_url() -> tuple[str, float]:
 
 def create_app() -> Celery:
     broker, tick_every = _broker_url()
+    use_restart_safe_redis_transport()
     celery = Celery("newswatch", broker=broker, include=["worker.tasks"])
     celery.conf.update(
         task_default_queue=DEFAULT_QUEUE,
@@ -51,6 +54,12 @@ def create_app() -> Celery:
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
+        # A broker restart or outage is ridden out however long it lasts (one log line
+        # when it goes, one when it is back). The tasks running meanwhile finish; their
+        # messages come back after the visibility timeout and find their work done in the
+        # store (polls: last_poll_end; deliveries: the ledger), so nothing runs twice.
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         beat_schedule={
             "newswatch-tick": {"task": "newswatch.tick", "schedule": tick_every},
@@ -61,3 +70,13 @@ def create_app() -> Celery:
 
 
 app = create_app()
+
+
+@after_setup_logger.connect
+def _broker_outage_lines(logger, **_: object) -> None:  # noqa: ANN001 - Celery's signal
+    install_outage_log(logger)
+
+
+@after_task_publish.connect
+def _broker_back(**_: object) -> None:
+    outage_log.back()  # beat learns that the broker is back when a tick goes out
