@@ -24,7 +24,6 @@ from kombu.transport import redis as kombu_redis
 from .logs import format_fields
 
 
-
 class _RedisChannel(kombu_redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> dict:
         transport = self.connection
