@@ -39,7 +39,7 @@ class CeleryProcesses:
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text()
 
-    def stop_all(self) -> list[int]:
+    def stop_all(self, timeout: float = 30.0) -> list[int]:
         """SIGTERM (warm shutdown) to every process; their exit codes, killed ones as -9."""
         for process in self.processes:
             if process.poll() is None:
@@ -48,7 +48,7 @@ class CeleryProcesses:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
