@@ -196,3 +196,56 @@ def test_redis_crash_between_poll_and_delivery_loses_nothing(tmp_path, smtp, aof
         site.stop()
         receiver.stop()
     assert len(answered(receiver)) == 1 and len(smtp.messages) == 1
+
+
+def syndicating_site(canonical_to_original: bool) -> tuple[HTTPServer, list[dict]]:
+    """Three outlets, each with its own feed and full-text page of the same AFP story.
+
+    With `canonical_to_original`, every copy names the first outlet's page as canonical
+    (syndication done right, so all three are the same article); without, each page is
+    its own article and only the text says they are one story (a near-duplicate).
+    """
+    site = HTTPServer().start()
+    base = f"http://127.0.0.1:{site.port}"
+    original = f"{base}/kompas/read/afp-armenia"
+    sources = []
+    for slug, name in (("kompas", "Kompas.com"), ("tempo", "Tempo.co"), ("antara", "ANTARA")):
+        page_url = f"{base}/{slug}/read/afp-armenia"
+        canonical = original if canonical_to_original else page_url
+        page = (f'<html><head><title>Armenia dan Azerbaijan - {name}</title>'
+                f'<link rel="canonical" href="{canonical}"></head><body><article>'
+                f"<h1>Armenia dan Azerbaijan</h1><p>{AFP_TEXT}</p><p>({name})</p>"
+                f"</article></body></html>").encode()
+        site.routes[f"/{slug}/read/afp-armenia"] = (200, {"Content-Type": "text/html"}, page)
+        site.routes[f"/{slug}/rss"] = (200, {"Content-Type": "application/rss+xml"},
+                                       wire_feed(base, slug, "Armenia dan Azerbaijan", "AFP",
+                                                 link=page_url))
+        sources.append({"id": slug, "name": name, "url": f"{base}/{slug}/rss", "full_text": True})
+    return site, sources
+
+
+@pytest.mark.parametrize("canonical_to_original", [True, False])
+def test_a_held_alert_names_the_outlets_seen_while_it_waited(tmp_path, smtp, redis_url, celery,
+                                                             canonical_to_original):
+    site, sources = syndicating_site(canonical_to_original)
+    receiver = HoldingReceiver().start()
+    config = write_config(tmp_path / "config", sources, smtp, receiver, redis_url=redis_url,
+                          tick_every="500ms", per_host_interval="0s", near_duplicate_hold="4s")
+    run = celery(config)
+    run.worker("one", concurrency=2)
+    run.beat()
+    try:
+        wait_for(lambda: answered(receiver) and smtp.messages, timeout=90, what="the alerts")
+        wait_for(lambda: run.log("one").count("task=poll_source") >= 3, timeout=30,
+                 what="all three polls")
+    finally:
+        run.stop_all()
+        site.stop()
+        receiver.stop()
+    posts = answered(receiver)
+    assert len(posts) == 1 and len(smtp.messages) == 1, run.log("one")
+    payload = json.loads(receiver.answers[0].body)
+    first = payload["article"]["source"]["name"]
+    assert sorted(payload["also_reported_by"]) == sorted({"Kompas.com", "Tempo.co", "ANTARA"} - {first})
+    text = smtp.messages[0].get_body(("plain",)).get_content()
+    assert "Also reported by" in text and all(name in text for name in payload["also_reported_by"])
