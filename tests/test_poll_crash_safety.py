@@ -120,10 +120,13 @@ def test_a_poll_that_finds_another_poll_working_keeps_no_validators(tmp_path, si
         # Another worker's poll holds two of the entries (it is alive, or died recently).
         keys = [dedup.entry_key(site.url(f"/story-{n}")) for n in (0, 1)]
         runtime.store.claim_entries(keys, ttl=600)
+        before = time.time()
         result = pipeline.poll_source(runtime, "s")
         assert (result.new, result.busy) == (3, 2)
         state = runtime.store.source_state("s")
         assert state.etag is None and state.body_hash is None, "the feed must be read again"
+        # ... as soon as this poll's own claims would have run out, not an interval later.
+        assert state.next_due <= before + config.settings.poll_claim + config.settings.tick_every + 1
         # Once that claim is gone, the next poll takes the two entries it left.
         runtime.store.finish_entries(EntryOutcomes(failed=tuple(keys)))
         assert pipeline.poll_source(runtime, "s").new == 2

@@ -172,6 +172,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     done: list[str] = []
     failed: list[str] = []
+    claims_end = (claimed_at or now) + rt.config.settings.poll_claim
     try:
         listing = list_entries(rt.fetcher, source, state)
         state = listing.state
@@ -180,7 +181,6 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
-        claims_end = (claimed_at or now) + rt.config.settings.poll_claim
         for entry, key in claim_new_entries(rt, listing.entries, result, claims_end - time.time()):
             (done if _process_counted(rt, source, entry, result) else failed).append(key)
     except FetchError as error:
@@ -198,6 +198,10 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
     next_due = now + next_poll_interval(source.every, failures, server_wait)
+    if result.busy:
+        # Entries held by a poll that may have died (a prefork child killed, its message
+        # requeued at once): come back when its claims have run out, not a whole interval on.
+        next_due = min(next_due, max(claims_end, time.time()) + rt.config.settings.tick_every)
     state = replace(
         state, last_poll=now, last_poll_end=time.time(), last_status=result.status,
         last_error=result.error,
