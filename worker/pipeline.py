@@ -265,13 +265,13 @@ def next_poll_interval(every: float, failures: int, server_wait: float) -> float
 def new_entries(rt: Runtime, entries: list[FeedEntry]) -> list[tuple[FeedEntry, str]]:
     """The entries no poll has taken yet, each with its seen-key; one store round trip.
 
-    Keys come from the canonical URL, so the same article on several feeds (or with
+    Keys come from the URL's identity (dedup.identity_url), so the same article on several feeds (or with
     tracking parameters) is taken once, by whichever poll gets there first.
     """
     keyed = {}
     for entry in entries:
         if entry.url:
-            keyed.setdefault("entry:" + dedup.article_id(dedup.canonical_url(entry.url)), entry)
+            keyed.setdefault("entry:" + dedup.article_id(entry.url), entry)
     firsts = rt.store.first_seen_many(list(keyed), rt.config.settings.dedup_window)
     return [(entry, key) for (key, entry), first in zip(keyed.items(), firsts, strict=True) if first]
 

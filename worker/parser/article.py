@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..dedup import article_id, canonical_url
+from ..dedup import article_id, public_url
 from ..models import Article, FeedEntry, Source, SourceInfo
 from .body import extract_paragraphs, filter_text, fragment_paragraphs, json_ld_body
 from .dates import find_date
@@ -63,8 +63,10 @@ def _usable_canonical(candidate: str | None) -> bool:
 
 
 def _assemble(meta: Metadata, paragraphs: list[str], url: str) -> Article:
+    # The address the publisher gave (or the one we read), never the folded identity key:
+    # the id below folds http/https, www and the like so that deduplication still agrees.
     chosen = meta.canonical if _usable_canonical(meta.canonical) else url
-    canonical = canonical_url(chosen)
+    canonical = public_url(chosen)
     domain = registrable_domain(urlsplit(url).hostname or "")
     body = join_paragraphs(paragraphs)
     return Article(
@@ -117,7 +119,7 @@ def parse_entry(entry: FeedEntry, source: Source, page: Article | None = None) -
     page_text = page.text if page else ""
     text = page_text if len(page_text) >= len(feed_text) else feed_text
     url = entry.url or (page.url if page else "")
-    canonical = page.canonical_url if page and page.canonical_url else canonical_url(url)
+    canonical = page.canonical_url if page and page.canonical_url else public_url(url)
     domain = registrable_domain(urlsplit(url).hostname or "") or (
         page.source.domain if page else ""
     )
