@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..dedup import article_id, public_url
+from ..dedup import article_id, public_url, short_hash
 from ..models import Article, FeedEntry, Source, SourceInfo
 from .body import extract_paragraphs, filter_text, fragment_paragraphs, json_ld_body
+from .capture import read_capture
 from .dates import find_date
 from .document import parse_tree, to_text
 from .errors import ParseError
@@ -143,4 +145,27 @@ def parse_entry(entry: FeedEntry, source: Source, page: Article | None = None) -
         tags=tuple(dict.fromkeys((page.tags if page else ()) + tuple(entry.tags))),
         image=(page.image if page and page.image else entry.image),
     )
+    return article
+
+
+def parse_text(text: str | bytes, url: str = "") -> Article:
+    """Normalise a text capture (a page copied as text, a text-browser dump, a plain-text
+    feed entry) into the same Article a page gives: headline, dateline, byline, body.
+
+    Raises ParseError only when the input is not text at all (binary data).
+    """
+    text = to_text(text)
+    try:
+        capture = read_capture(text, url)
+        article = _assemble(capture.metadata, filter_text(capture.paragraphs), url)
+    except Exception as exc:  # noqa: BLE001 - the contract: hostile input gives ParseError only
+        raise ParseError(f"could not read the text capture {url}: {type(exc).__name__}: {exc}") from exc
+    if not url:
+        # No address to name it by: the id comes from what it says, so that two different
+        # captures never share one and the same capture read twice keeps its id.
+        domain = capture.metadata.site_name.lower() if "." in capture.metadata.site_name else ""
+        article = replace(
+            article, id=short_hash("capture", article.title, article.text),
+            source=replace(article.source, domain=domain),
+        )
     return article

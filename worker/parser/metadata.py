@@ -135,11 +135,11 @@ def _names(value: object) -> list[str]:
         if isinstance(name, list):
             name = name[0] if name else None
         if isinstance(name, str):
-            names.extend(_split_names(name))
+            names.extend(split_names(name))
     return names
 
 
-def _split_names(text: str) -> list[str]:
+def split_names(text: str) -> list[str]:
     text = _BYLINE_LABEL.sub("", clean_line(text))
     parts = re.split(r"\s*(?:,|;|&|\band\b|\bdan\b|\|)\s*", text)
     return [p for p in (clean_line(p) for p in parts) if p and not _NOT_A_NAME.search(p)]
@@ -178,7 +178,7 @@ def _visible_authors(root: etree._Element) -> list[str]:
         ):
             text = _text(el)
             if 2 < len(text) <= 80 and not _in_furniture(el):
-                names.extend(_split_names(text))
+                names.extend(split_names(text))
         if len(names) >= 5:
             break
     if names:
@@ -197,7 +197,7 @@ def _visible_authors(root: etree._Element) -> list[str]:
                 r"^(.{3,60}?)\s*(?:Penulis|Reporter)$", text
             )
             if match:
-                return _split_names(match.group(1))
+                return split_names(match.group(1))
     return []
 
 
@@ -262,7 +262,7 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
     if not authors:
         for key in ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author"):
             if meta.get(key):
-                authors = _split_names(meta[key])
+                authors = split_names(meta[key])
                 if authors:
                     break
     if not authors:
