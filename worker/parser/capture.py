@@ -64,6 +64,20 @@ _SITE_DATELINE = re.compile(
     r"\s*[-–—|]\s", re.IGNORECASE)
 
 
+# The heading of a box of links inside or after an article ("Related articles", "DON'T
+# MISS"): the heading and the link lines under it are dropped together.
+_WIDGET_HEADING = re.compile(
+    r"^\W*(?:related(?: articles?| stories| posts| content| coverage| news| links)?|"
+    r"(?:more|top|latest|trending|popular|recommended|featured) (?:stories|news|articles|posts|"
+    r"videos?|in [\w .'-]{1,40}|from [\w .'-]{1,40}|on [\w .'-]{1,40})|more [\w.'-]{1,20}|"
+    r"trending(?: now| news)?|most (?:popular|read|viewed|shared)|don'?t miss|you may also like|"
+    r"recommended(?: for you)?|read next|up next|explore further|editor'?s picks?|"
+    r"berita terkait|artikel terkait|terpopuler|berita terkini|rekomendasi|pilihan editor|"
+    r"terbaru|lainnya|mehr zum thema|das könnte sie auch interessieren|à lire aussi)\W*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class _Line:
     text: str
@@ -94,6 +108,11 @@ def looks_like_html(text: str) -> bool:
         return True
     # Markup somewhere near the top: any of the tags that every page carries.
     return bool(re.search(r"<(?:html|head|body|div|p|meta|title|article|script)[\s>/]", head))
+
+
+def looks_like_markup(fragment: str) -> bool:
+    """Whether feed content holds any markup (a tag or an entity) rather than plain text."""
+    return bool(re.search(r"<[a-zA-Z/!][^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});", fragment[:100_000]))
 
 
 def capture_lines(text: str) -> list[str]:
@@ -185,9 +204,14 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     # The next header (a teaser's date and headline, a dated comment) ends the article.
     # Not by the URL's headline here: a subheading may repeat the headline's words.
     end = _inner_header_end(lines, start, end, set(), after=True) or end
-    while end > start and not lines[end - 1].prose:
+    while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
         end -= 1
     return start, end
+
+
+def _closing_sentence(line: _Line) -> bool:
+    """A short last sentence ("He declined to comment.") closes an article, a label does not."""
+    return not line.boilerplate and len(line.text) >= 15 and line.text.endswith((".", "!", "?", '"', "”"))
 
 
 def _is_header(text: str, slug: set[str]) -> bool:
@@ -221,6 +245,21 @@ def _inner_header_end(lines: list[_Line], start: int, end: int, slug: set[str],
     return None
 
 
+def _without_widgets(lines: list[_Line]) -> list[_Line]:
+    """The body lines minus furniture lines and link boxes (a widget heading and the
+    label lines under it)."""
+    kept: list[_Line] = []
+    in_widget = False
+    for line in lines:
+        if line.prose:
+            in_widget = False
+        elif _WIDGET_HEADING.match(line.text):
+            in_widget = True
+        if not (in_widget or line.boilerplate):
+            kept.append(line)
+    return kept
+
+
 @dataclass
 class Capture:
     """What a capture says, before assembly into an Article."""
@@ -233,7 +272,7 @@ def read_capture(text: str, url: str = "") -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = [_classify(line) for line in capture_lines(text)]
     start, end = body_span(lines, url)
-    paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
+    paragraphs = [line.text for line in _without_widgets(lines[start:end])]
     meta = Metadata()
     header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
     dateline_at, meta.published = _dateline(header)
@@ -267,7 +306,9 @@ def _title_like(text: str) -> bool:
 
 
 def _slug_words(url: str) -> set[str]:
-    path = unquote(urlsplit(url).path) if url else ""
+    parts = urlsplit(url)
+    # Only a web address names the article; a file name says nothing about the headline.
+    path = unquote(parts.path) if parts.scheme in ("http", "https") else ""
     return {w.casefold() for w in re.findall(r"[^\W\d_]{3,}", path.replace("_", " "))}
 
 
