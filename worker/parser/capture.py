@@ -46,6 +46,7 @@ ANCHOR_LINES = 8
 HEADER_STREAK = 3
 # Share of words a headline has in common with the URL slug to be recognised by it.
 SLUG_OVERLAP = 0.3
+SUMMARY_CHARS = 300
 # Hard-wrapped captures (lynx's default 80 columns) are unwrapped when most lines end near
 # one width no wider than this.
 MAX_WRAP_WIDTH = 100
@@ -58,6 +59,7 @@ _BYLINE = re.compile(
     r"(?: [\w.]+)*?)\s*[:\-]?\s+(?P<names>.{3,80})$",
     re.IGNORECASE,
 )
+_NAME_AND_OUTLET = re.compile(r"^(?P<names>[^-–—|/]{3,60}?)\s+[-–—|/]\s+(?P<outlet>[\w.]{3,30})$")
 _CREDIT_LABEL = re.compile(r"^(?:penulis|reporter|author|writer|kontributor)\s*:?$", re.IGNORECASE)
 _SITE_DATELINE = re.compile(
     r"^(?P<site>[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.(?:com|co\.id|id|net|org|co\.uk|news|tv))"
@@ -95,10 +97,27 @@ def line_scores(lines: list[_Line]) -> list[float]:
         if line.prose:
             streak = 0
             scores.append(float(len(line.text)))
+        elif line.boilerplate:
+            # Known furniture ("Baca juga: …", a "Related articles" box) is dropped anyway:
+            # it costs a flat price, so an inline box does not cut the article short.
+            scores.append(-float(LABEL_COST))
         else:
             streak += 1
             scores.append(-float(LABEL_COST * streak))
     return scores
+
+
+def mark_widgets(lines: list[_Line]) -> None:
+    """Mark link boxes as furniture: a widget heading ("Related articles", "DON'T MISS")
+    and the label lines under it, up to the next prose."""
+    in_widget = False
+    for line in lines:
+        if line.prose:
+            in_widget = False
+        elif _WIDGET_HEADING.match(line.text):
+            in_widget = True
+        if in_widget:
+            line.boilerplate = True
 
 
 def looks_like_html(text: str) -> bool:
@@ -122,7 +141,7 @@ def capture_lines(text: str) -> list[str]:
     width = _wrap_width(raw)
     lines: list[str] = []
     joining = False
-    for line in raw:
+    for index, line in enumerate(raw):
         cleaned = clean_line(line)
         if not cleaned:
             joining = False
@@ -131,8 +150,9 @@ def capture_lines(text: str) -> list[str]:
             lines[-1] = f"{lines[-1]} {cleaned}"
         else:
             lines.append(cleaned)
-        # A wrapped line fills the width; the last line of its paragraph does not.
-        joining = bool(width) and len(line.rstrip()) >= width - 15
+        # Wrapped where the next word did not fit: the paragraph goes on below.
+        following = raw[index + 1].split() if index + 1 < len(raw) else []
+        joining = bool(width and following) and len(line.rstrip()) + 1 + len(following[0]) > width
     return lines
 
 
@@ -245,21 +265,6 @@ def _inner_header_end(lines: list[_Line], start: int, end: int, slug: set[str],
     return None
 
 
-def _without_widgets(lines: list[_Line]) -> list[_Line]:
-    """The body lines minus furniture lines and link boxes (a widget heading and the
-    label lines under it)."""
-    kept: list[_Line] = []
-    in_widget = False
-    for line in lines:
-        if line.prose:
-            in_widget = False
-        elif _WIDGET_HEADING.match(line.text):
-            in_widget = True
-        if not (in_widget or line.boilerplate):
-            kept.append(line)
-    return kept
-
-
 @dataclass
 class Capture:
     """What a capture says, before assembly into an Article."""
@@ -271,8 +276,9 @@ class Capture:
 def read_capture(text: str, url: str = "") -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = [_classify(line) for line in capture_lines(text)]
+    mark_widgets(lines)
     start, end = body_span(lines, url)
-    paragraphs = [line.text for line in _without_widgets(lines[start:end])]
+    paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
     meta = Metadata()
     header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
     dateline_at, meta.published = _dateline(header)
@@ -280,9 +286,19 @@ def read_capture(text: str, url: str = "") -> Capture:
         meta.published = find_date(paragraphs[0][:200])  # "JAKARTA, 21/11/2020 - …"
     title_at = _headline(header, dateline_at, url)
     meta.title = header[title_at] if title_at is not None else ""
-    meta.authors = _byline(header[(title_at or 0) + 1 if title_at is not None else 0:])
     meta.site_name = _site_name(header)
+    meta.description = _lead(paragraphs)
+    outlet = _outlet_key(url, meta.site_name)
+    meta.authors = _byline(header[(title_at or 0) + 1 if title_at is not None else 0:], outlet)
     return Capture(meta, paragraphs)
+
+
+def _lead(paragraphs: list[str]) -> str:
+    """A capture has no description tag: the summary is the opening paragraph, clipped."""
+    lead = paragraphs[0] if paragraphs else ""
+    if len(lead) <= SUMMARY_CHARS:
+        return lead
+    return lead[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def _dateline(header: list[str]) -> tuple[int | None, datetime | None]:
@@ -336,9 +352,23 @@ def _headline(header: list[str], dateline_at: int | None, url: str) -> int | Non
     return (substantial or candidates)[-1]
 
 
-def _byline(header: list[str]) -> list[str]:
-    """Author names from "By …"/"Oleh …" lines or a Kompas-style name + "Penulis" label."""
+def _outlet_key(url: str, site_name: str) -> str:
+    """The outlet's name in compact form ("detik" of news.detik.com), to recognise it."""
+    from .metadata import registrable_domain
+
+    domain = registrable_domain(urlsplit(url).hostname or "") if url else ""
+    name = domain.split(".")[0] if domain else site_name.split(".")[0]
+    return re.sub(r"\W+", "", name.casefold())
+
+
+def _byline(header: list[str], outlet: str = "") -> list[str]:
+    """Author names from "By …"/"Oleh …" lines, a Kompas-style name + "Penulis" label,
+    or "Name - outlet" ("Bagus Kurniawan - detiknews")."""
     for index, text in enumerate(header):
+        credit = _NAME_AND_OUTLET.match(text)
+        if credit and len(outlet) >= 3 and outlet in credit.group("outlet").casefold() and _name_like(
+                credit.group("names")):
+            return split_names(credit.group("names"))
         match = _BYLINE.match(text)
         if match and len(text) <= 100:
             names = split_names(match.group("names"))

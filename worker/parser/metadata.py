@@ -267,11 +267,14 @@ def clean_title(title: str, site_name: str, domain: str, headings: tuple[str, ..
             break
         (first_start, first_end), (last_start, last_end) = cuts[0], cuts[-1]
         if _is_brand(title[last_end:], keys):
-            title = title[:last_start]
+            cut, title = title[last_end:], title[:last_start]
         elif _is_brand(title[:first_start], keys):
-            title = title[first_end:]
+            cut, title = title[:first_start], title[first_end:]
         else:
             break
+        if _DOMAIN_LIKE.match(cut.strip()):
+            # "… - Jakarta Globe | jakartaglobe.id": the address names the brand beside it.
+            keys.add(_compact(cut.strip().removeprefix("www.").split(".")[0]))
     title = _PAGINATION_SUFFIX.sub("", title).strip()
     if not title or _is_brand(title, keys):
         for heading in headings:
