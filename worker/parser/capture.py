@@ -33,12 +33,18 @@ SENTENCE_CHARS = 40
 # What a label line (menu item, button, heading of a widget) costs a run that spans it:
 # a few labels inside an article (a subheading, a caption credit) cost less than the
 # paragraphs around them are worth, a menu of dozens does not.
-LABEL_COST = 25
+LABEL_COST = 40
 # The headline is looked for this many lines above the body (or dateline), no further.
 HEADER_LINES = 30
+# What a known furniture line costs: little, it is dropped anyway, but a page of nothing
+# else must not join two runs for free.
+FURNITURE_COST = 10
 # This many label lines in a row end a block: an article never pauses that long, while
 # the teaser lists and comment threads after it can be worth more than a short article.
 BLOCK_GAP = 7
+# Runs starting this few lines under a comments heading count this share of their worth.
+THREAD_LINES = 12
+THREAD_WEIGHT = 0.25
 # A run under an article header wins over a stronger later one worth at least this share.
 ANCHORED_SHARE = 0.3
 ANCHOR_LINES = 8
@@ -80,6 +86,17 @@ _WIDGET_HEADING = re.compile(
 )
 
 
+_THREAD_HEADING = re.compile(
+    r"^\W*(?:\d+\s+)?(?:comments?|kommentare?|komentar|responses?|replies|antworten|"
+    r"commentaires?|comentarios?|reactions?|reaktionen|discussion|diskussion)(?:\s*\(\d+\))?\W*$|"
+    r"^\W*(?:leave a (?:reply|comment)|post a comment|add a comment|join the discussion|"
+    r"(?:\d+|ein|eine|one|no) (?:gedanken?|thoughts?|kommentare?|comments?|antworten|responses?)"
+    r"(?: (?:zu|on|to|about) .{0,120})?|kommentar (?:schreiben|verfassen)|"
+    r"schreibe einen kommentar|laisser un commentaire|deja un comentario)\W*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class _Line:
     text: str
@@ -100,7 +117,7 @@ def line_scores(lines: list[_Line]) -> list[float]:
         elif line.boilerplate:
             # Known furniture ("Baca juga: …", a "Related articles" box) is dropped anyway:
             # it costs a flat price, so an inline box does not cut the article short.
-            scores.append(-float(LABEL_COST))
+            scores.append(-float(FURNITURE_COST))
         else:
             streak += 1
             scores.append(-float(LABEL_COST * streak))
@@ -206,7 +223,8 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     article comes before its comments and the teasers that follow it, and comment
     threads or teaser lists can outweigh a short article.
     """
-    found = runs(lines)
+    found = [(s, e, score * (THREAD_WEIGHT if _in_thread(lines, s) else 1.0))
+             for s, e, score in runs(lines)]
     if not found:
         return 0, 0
     strongest = max(score for _, _, score in found)
@@ -232,6 +250,13 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
 def _closing_sentence(line: _Line) -> bool:
     """A short last sentence ("He declined to comment.") closes an article, a label does not."""
     return not line.boilerplate and len(line.text) >= 15 and line.text.endswith((".", "!", "?", '"', "”"))
+
+
+def _in_thread(lines: list[_Line], start: int) -> bool:
+    """Whether a run starts shortly under a comments heading ("12 Comments", "Leave a
+    Reply", "Kommentare"): readers' prose, however long, is not the article."""
+    return any(_THREAD_HEADING.match(line.text)
+               for line in lines[max(0, start - THREAD_LINES):start])
 
 
 def _is_header(text: str, slug: set[str]) -> bool:
