@@ -54,7 +54,7 @@ def test_once_sends_one_email_and_one_signed_webhook(mode, tmp_path, news_site, 
     assert article["title"] == "PM Armenia Minta agar Relasi Militer dengan Rusia Diperkuat"
     assert article["authors"] == ["Ardi Priyatno Utomo"]
     assert article["published"] == "2020-11-21T13:00:00Z"
-    assert article["canonical_url"] == "https://kompas.com" + ARTICLE_PATH
+    assert article["canonical_url"] == "https://www.kompas.com" + ARTICLE_PATH  # the page's own
     assert article["source"]["id"] == "kompas-global"
     assert article["language"] == "id"
     text = article["text"]

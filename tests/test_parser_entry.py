@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from worker.dedup import article_id, canonical_url
+from worker.dedup import article_id
 from worker.models import FeedEntry, Source
 from worker.parser import parse_entry, parse_html
 
@@ -40,7 +40,7 @@ def entry(**overrides) -> FeedEntry:
 
 def test_entry_alone():
     article = parse_entry(entry(content=FEED_CONTENT), SOURCE)
-    assert article.canonical_url == canonical_url(URL)
+    assert article.canonical_url == URL  # the address as published, tracking removed
     assert article.id == article_id(article.canonical_url)
     assert article.title == "PM Armenia Minta agar Relasi Militer dengan Rusia Diperkuat"
     assert article.summary == "Perdana Menteri Armenia Nikol Pashinyan menyerukan kooperasi."

@@ -48,7 +48,7 @@ def test_metadata(article):
     assert article.published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)
     assert article.to_dict()["published"] == "2020-11-21T13:00:00Z"
     assert article.canonical_url == (
-        "https://kompas.com/global/read/2020/11/21/200000170/"
+        "https://www.kompas.com/global/read/2020/11/21/200000170/"
         "pm-armenia-minta-agar-relasi-militer-dengan-rusia-diperkuat"
     )
     assert article.id == article_id(article.canonical_url)
@@ -81,4 +81,5 @@ def test_same_article_from_the_global_subdomain():
     article = parse_html(PAGE.read_bytes(), URL.replace("www.kompas.com/global", "global.kompas.com"))
     assert article.source.domain == "kompas.com"
     # rel=canonical is on the same site, so both addresses name one article.
-    assert article.canonical_url.startswith("https://kompas.com/global/read/2020/11/21/")
+    assert article.canonical_url.startswith("https://www.kompas.com/global/read/2020/11/21/")
+    assert article.id == parse_html(PAGE.read_bytes(), URL).id

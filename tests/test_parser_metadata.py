@@ -60,7 +60,7 @@ def test_meta_tags():
     assert article.source.name == "The Example"
     assert article.summary == "What happened."
     assert article.image == "https://example.org/img.jpg"
-    assert article.canonical_url == "https://example.org/story"
+    assert article.canonical_url == "https://www.example.org/story/"  # as the page names itself
 
 
 def test_canonical_on_another_site_names_the_original():

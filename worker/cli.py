@@ -127,10 +127,18 @@ def _read_document(target: str, config: Config | None) -> tuple[bytes, str, str 
 
 
 def _parsed_article(args: argparse.Namespace, config: Config | None):
-    from .parser import parse_html
+    """The Article of a URL or file: HTML or a text capture, decided by the content
+    (a saved page may be called .txt, a capture .html), never by the name."""
+    from .parser import parse_html, parse_text
+    from .parser.capture import looks_like_html
+    from .parser.document import to_text
 
     body, url, content_type = _read_document(args.target, config)
-    return parse_html(body, args.url or url, content_type=content_type)
+    url = args.url or url
+    text = to_text(body, content_type)
+    if looks_like_html(text):
+        return parse_html(text, url, content_type=content_type)
+    return parse_text(text, url)
 
 
 def _require(kind: str, ident: str, known: list[str]) -> None:
@@ -151,6 +159,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     article = _parsed_article(args, _optional_config(args))
     json.dump(article.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
     print()
+    if not article.text:
+        # SPEC: never fail silently. The JSON still shows what was found (title, dates).
+        print(f"newswatch parse: no article body found in {args.target}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -281,10 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "Run continuously: embedded without redis_url, Celery worker+beat with it.")
     add("once", cmd_once, "Poll every source once, send the alerts, and exit (for cron).")
     add("check", cmd_check, "Validate the configuration; list every problem as file:line.")
-    parse = add("parse", cmd_parse, "Print the normalised article of a URL or HTML file as JSON.")
+    parse = add("parse", cmd_parse, "Print the normalised article of a URL or a file (HTML or a "
+                "text capture, told apart by content) as JSON; exit 1 when no body is found.")
     parse.add_argument("target", metavar="URL|FILE")
     parse.add_argument("--url", help="the page's URL when parsing a file (for links and ids)")
-    match = add("match", cmd_match, "Explain whether a topic matches a URL or HTML file.")
+    match = add("match", cmd_match, "Explain whether a topic matches a URL or a file (HTML or text).")
     match.add_argument("--topic", required=True, metavar="ID")
     match.add_argument("target", metavar="URL|FILE")
     match.add_argument("--url", help="the page's URL when parsing a file")

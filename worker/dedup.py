@@ -1,4 +1,4 @@
-"""Identity of articles: canonical URLs, stable ids, alert ids, content fingerprints.
+"""Identity of articles: identity keys and public URLs, stable ids, alert ids, content fingerprints.
 
 Everything that decides "have we seen this before?" derives from here, so the
 rules for what counts as the same article live in one place.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say where a click came from; they never change the page.
 _TRACKING_PARAMS = re.compile(
@@ -21,15 +21,53 @@ _TRACKING_PARAMS = re.compile(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-# Every poll of a feed asks again for the canonical URLs of its ~50 entries, and each new
+def _without_tracking(query: str) -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if not _TRACKING_PARAMS.match(key)
+    ]
+
+
+def public_url(url: str) -> str:
+    """The address as published, minus what only tracks the click.
+
+    This is what an Article's `canonical_url` shows readers: a real address (the
+    page's own scheme, host and path), without tracking parameters or fragment.
+    Deduplication never compares these; it compares `identity_url`.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: keep the address as given rather than guess
+        return url
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    # Filter the raw pairs: decoding and re-encoding could change an address that works.
+    query = "&".join(
+        pair for pair in parts.query.split("&")
+        if pair and not _TRACKING_PARAMS.match(unquote_plus(pair.split("=", 1)[0]))
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+# Every poll of a feed asks again for the identity of its ~50 entries, and each new
 # entry asks twice (seen check, then Article): a pure function of a short string, cached.
 @lru_cache(maxsize=32_768)
-def canonical_url(url: str) -> str:
-    """The URL that names the same page for every reader.
+def identity_url(url: str) -> str:
+    """The key that names the same article for deduplication, whatever link led to it.
 
     Lower-cased scheme and host, no default port, no fragment, no tracking
-    parameters, remaining parameters sorted, `/amp` and trailing slashes folded.
-    Kompas' `?page=all` (the whole article on one page) is folded too.
+    parameters, remaining parameters sorted, `www.`/`amp.`, `/amp` and trailing
+    slashes folded, and http folded into https. Kompas' `?page=all` (the whole
+    article on one page) is folded too. Not an address to show anyone: the folded
+    https form may not even exist (see `public_url`).
     """
     url = url.strip()
     parts = urlsplit(url)
@@ -45,12 +83,7 @@ def canonical_url(url: str) -> str:
     path = re.sub(r"/amp/?$", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")
-    query = [
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _TRACKING_PARAMS.match(key)
-    ]
-    query.sort()
+    query = sorted(_without_tracking(parts.query))
     # https and http name the same article; fold to https so both agree.
     if scheme == "http":
         scheme = "https"
@@ -62,15 +95,16 @@ def short_hash(*parts: str, size: int = 16) -> str:
     return digest[:size]
 
 
-def article_id(canonical: str) -> str:
-    """Stable article id: the same canonical URL always gives the same id."""
-    return short_hash("article", canonical)
+def article_id(url: str) -> str:
+    """Stable article id: every URL with the same identity (http or https, with or
+    without www or tracking parameters) gives the same id."""
+    return short_hash("article", identity_url(url))
 
 
 def entry_key(url: str) -> str:
     """The store key of a feed entry: one per article, whichever feed lists it and with
     whatever tracking parameters."""
-    return "entry:" + article_id(canonical_url(url))
+    return "entry:" + article_id(url)
 
 
 def alert_id(article_identity: str, topic_id: str, channel_id: str) -> str:

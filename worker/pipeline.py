@@ -285,10 +285,10 @@ def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
     """The entries no poll has finished or is working on, each with its key; one store
     round trip, which also claims them for this poll.
 
-    Keys come from the canonical URL, so the same article on several feeds (or with
-    tracking parameters) is taken once, by whichever poll gets there first. The claims
-    end when the source's own claim does (`poll_claim` after the scheduler handed the
-    poll out): a poll run again because its worker died finds them free.
+    Keys come from the URL's identity (dedup.entry_key), so the same article on several
+    feeds (or with tracking parameters) is taken once, by whichever poll gets there first.
+    The claims end when the source's own claim does (`poll_claim` after the scheduler
+    handed the poll out): a poll run again because its worker died finds them free.
     """
     keyed: dict[str, FeedEntry] = {}
     for entry in entries:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..dedup import article_id, canonical_url
+from ..dedup import article_id, public_url, short_hash
 from ..models import Article, FeedEntry, Source, SourceInfo
 from .body import extract_paragraphs, filter_text, fragment_paragraphs, json_ld_body
+from .capture import looks_like_markup, read_capture
 from .dates import find_date
-from .document import parse_tree, to_text
+from .document import MAX_INPUT_CHARS, parse_tree, to_text
 from .errors import ParseError
 from .language import detect_language
 from .metadata import (
@@ -18,7 +20,7 @@ from .metadata import (
     registrable_domain,
     site_name_from_domain,
 )
-from .text import clean_line, join_paragraphs
+from .text import clean_line, join_paragraphs, split_paragraphs
 
 # Below this, a DOM extraction probably missed the article and JSON-LD articleBody may do better.
 _MIN_BODY_CHARS = 200
@@ -63,8 +65,10 @@ def _usable_canonical(candidate: str | None) -> bool:
 
 
 def _assemble(meta: Metadata, paragraphs: list[str], url: str) -> Article:
+    # The address the publisher gave (or the one we read), never the folded identity key:
+    # the id below folds http/https, www and the like so that deduplication still agrees.
     chosen = meta.canonical if _usable_canonical(meta.canonical) else url
-    canonical = canonical_url(chosen)
+    canonical = public_url(chosen)
     domain = registrable_domain(urlsplit(url).hostname or "")
     body = join_paragraphs(paragraphs)
     return Article(
@@ -101,6 +105,19 @@ def _fragment_text(fragment: str) -> str:
         return ""
 
 
+def _entry_text(content: str, url: str) -> str:
+    """Body text of feed content: HTML through the page rules, plain text (no markup at
+    all) through the text-capture reader, so clutter lines are dropped either way."""
+    if looks_like_markup(content):
+        return _fragment_text(content)
+    try:
+        body = read_capture(content, url).paragraphs
+    except Exception:  # noqa: BLE001 - a hostile feed item degrades to no text, never a crash
+        body = []
+    # Too short to show the shape of an article (one or two lines): keep it as given.
+    return join_paragraphs(filter_text(body or split_paragraphs(content[:MAX_INPUT_CHARS])))
+
+
 def _strip_html(fragment: str) -> str:
     if "<" not in fragment:
         return clean_line(fragment)
@@ -113,11 +130,11 @@ def parse_entry(entry: FeedEntry, source: Source, page: Article | None = None) -
     The page wins for body text, authors and canonical URL; the feed fills what the
     page lacks. Feed content goes through the same body cleaning as pages.
     """
-    feed_text = _fragment_text(entry.content) if entry.content else ""
+    feed_text = _entry_text(entry.content, entry.url) if entry.content else ""
     page_text = page.text if page else ""
     text = page_text if len(page_text) >= len(feed_text) else feed_text
     url = entry.url or (page.url if page else "")
-    canonical = page.canonical_url if page and page.canonical_url else canonical_url(url)
+    canonical = page.canonical_url if page and page.canonical_url else public_url(url)
     domain = registrable_domain(urlsplit(url).hostname or "") or (
         page.source.domain if page else ""
     )
@@ -141,4 +158,27 @@ def parse_entry(entry: FeedEntry, source: Source, page: Article | None = None) -
         tags=tuple(dict.fromkeys((page.tags if page else ()) + tuple(entry.tags))),
         image=(page.image if page and page.image else entry.image),
     )
+    return article
+
+
+def parse_text(text: str | bytes, url: str = "") -> Article:
+    """Normalise a text capture (a page copied as text, a text-browser dump, a plain-text
+    feed entry) into the same Article a page gives: headline, dateline, byline, body.
+
+    Raises ParseError only when the input is not text at all (binary data).
+    """
+    text = to_text(text)
+    try:
+        capture = read_capture(text, url)
+        article = _assemble(capture.metadata, filter_text(capture.paragraphs), url)
+    except Exception as exc:  # noqa: BLE001 - the contract: hostile input gives ParseError only
+        raise ParseError(f"could not read the text capture {url}: {type(exc).__name__}: {exc}") from exc
+    if not urlsplit(url).hostname:
+        # No web address (a file, or nothing): the outlet is the one its dateline names.
+        domain = capture.metadata.site_name.lower() if "." in capture.metadata.site_name else ""
+        article = replace(article, source=replace(article.source, domain=domain))
+    if not url:
+        # Nothing to name it by: the id comes from what it says, so that two different
+        # captures never share one and the same capture read twice keeps its id.
+        article = replace(article, id=short_hash("capture", article.title, article.text))
     return article

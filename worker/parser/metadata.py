@@ -21,8 +21,12 @@ from .dates import find_date, parse_date
 from .text import clean_line
 
 _ARTICLE_TYPES = re.compile(r"article|posting|report|blog|news", re.IGNORECASE)
-_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·•»]\s+|\s+::\s+")
-_PAGINATION_SUFFIX = re.compile(r"\s+Halaman\s+(?:all|\d+)\s*$", re.IGNORECASE)
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·•»/│ǀ⋆~]\s+|\s+::\s+|(?<=\w):\s+|(?<=[)\]]):\s+")
+_PAGINATION_SUFFIX = re.compile(r"\s+(?:Halaman|Page|Seite|Página|Pagina)\s+(?:all|\d+)\s*$", re.IGNORECASE)
+_DOMAIN_LIKE = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}$", re.IGNORECASE)
+# Host labels that say nothing about whose site it is.
+_NOT_A_BRAND = frozenset("www m amp en id de fr es it news blog blogs web com co net org".split())
+_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _BYLINE_LABEL = re.compile(
     r"^\s*(?:by|oleh|penulis|reporter|written by|author|autor|par|von|por)\s*[:\-]?\s+",
     re.IGNORECASE,
@@ -135,11 +139,11 @@ def _names(value: object) -> list[str]:
         if isinstance(name, list):
             name = name[0] if name else None
         if isinstance(name, str):
-            names.extend(_split_names(name))
+            names.extend(split_names(name))
     return names
 
 
-def _split_names(text: str) -> list[str]:
+def split_names(text: str) -> list[str]:
     text = _BYLINE_LABEL.sub("", clean_line(text))
     parts = re.split(r"\s*(?:,|;|&|\band\b|\bdan\b|\|)\s*", text)
     return [p for p in (clean_line(p) for p in parts) if p and not _NOT_A_NAME.search(p)]
@@ -178,7 +182,7 @@ def _visible_authors(root: etree._Element) -> list[str]:
         ):
             text = _text(el)
             if 2 < len(text) <= 80 and not _in_furniture(el):
-                names.extend(_split_names(text))
+                names.extend(split_names(text))
         if len(names) >= 5:
             break
     if names:
@@ -197,30 +201,100 @@ def _visible_authors(root: etree._Element) -> list[str]:
                 r"^(.{3,60}?)\s*(?:Penulis|Reporter)$", text
             )
             if match:
-                return _split_names(match.group(1))
+                return split_names(match.group(1))
     return []
 
 
-def clean_title(title: str, site_name: str, domain: str) -> str:
-    """The headline without the site suffix or prefix (" - Kompas.com", "Reuters | ")."""
+def _fold(text: str) -> str:
+    return " ".join(text.translate(_TYPOGRAPHY).split()).casefold().strip(" .")
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _brand_keys(site_name: str, domain: str, host: str) -> set[str]:
+    """Compact forms of the names a site goes by: its name, its domain, its host labels
+    ("mluk" of mluk.brandenburg.de, "thejakartapost" of thejakartapost.com)."""
+    labels = [label for label in (host or domain).lower().split(".") if label not in _NOT_A_BRAND]
+    # A "site name" as long as a headline is a misfilled field, not a name.
+    name = site_name if len(site_name) <= 40 else ""
+    keys = {_compact(name), _compact(domain), *(_compact(label) for label in labels[:-1])}
+    if domain:
+        keys.add(_compact(domain.split(".")[0]))
+    return {key for key in keys if len(key) >= 3}
+
+
+def _is_brand(part: str, keys: set[str]) -> bool:
+    """A title part that names the site rather than the story."""
+    part = part.strip()
+    if not part or len(part) > 60:
+        return False
+    if _DOMAIN_LIKE.match(part):
+        return True  # "Kompas.com", "gizmeo.eu": a site's address is never the headline
+    compact = _compact(part)
+    return len(compact) >= 2 and any(key in compact or compact in key for key in keys)
+
+
+def clean_title(title: str, site_name: str, domain: str, headings: tuple[str, ...] = (),
+                host: str = "") -> str:
+    """The headline without the site name or pagination ("… Halaman all - Kompas.com",
+    "BBC News | …", "… | Science | News").
+
+    The page's own headings (<h1>, then <h2>) settle it when one of them is a
+    separator-aligned piece of the title that is not the site's name; otherwise site
+    names are cut from either end, recognised by the site name, the domain and host
+    labels, or by looking like a domain themselves. A title that is nothing but the
+    site's name ("Gormulus", a blog's every page) gives way to the first heading that
+    is not the site's name either.
+    """
     title = clean_line(title)
-    separators = list(_TITLE_SEPARATORS.finditer(title))
-    if separators:
-        brands = {b for b in (site_name.casefold(), domain.casefold(),
-                              domain.split(".")[0].casefold()) if b}
+    keys = _brand_keys(site_name, domain, host)
+    folded_headings = [_fold(_PAGINATION_SUFFIX.sub("", clean_line(h))) for h in headings]
+    cuts = [(m.start(), m.end()) for m in _TITLE_SEPARATORS.finditer(title)]
+    starts = [0] + [end for _, end in cuts]
+    ends = [start for start, _ in cuts] + [len(title)]
+    for heading in folded_headings:
+        for start in starts:
+            for end in ends:
+                piece = _PAGINATION_SUFFIX.sub("", title[start:end]).strip()
+                whole = start == 0 and end == len(title)  # a heading may carry the suffix too
+                if not whole and end > start and _fold(piece) == heading and not _is_brand(piece, keys):
+                    return piece
+    for _ in range(3):  # "Headline | Section | Site": a few pieces at most
+        cuts = [(m.start(), m.end()) for m in _TITLE_SEPARATORS.finditer(title)]
+        if not cuts:
+            break
+        (first_start, first_end), (last_start, last_end) = cuts[0], cuts[-1]
+        if _is_brand(title[last_end:], keys):
+            cut, title = title[last_end:], title[:last_start]
+        elif _is_brand(title[:first_start], keys):
+            cut, title = title[:first_start], title[first_end:]
+        else:
+            break
+        if _DOMAIN_LIKE.match(cut.strip()):
+            # "… - Jakarta Globe | jakartaglobe.id": the address names the brand beside it.
+            keys.add(_compact(cut.strip().removeprefix("www.").split(".")[0]))
+    title = _PAGINATION_SUFFIX.sub("", title).strip()
+    if not title or _is_brand(title, keys):
+        for heading in headings:
+            heading = clean_line(heading)
+            if len(heading.split()) >= 2 and not _is_brand(heading, keys):
+                return _PAGINATION_SUFFIX.sub("", heading).strip()
+    return title
 
-        def is_brand(part: str) -> bool:
-            folded = part.strip().casefold()
-            return bool(folded) and len(folded) < 40 and any(
-                folded == b or b in folded for b in brands
-            )
 
-        last, first = separators[-1], separators[0]
-        if is_brand(title[last.end():]):
-            title = title[: last.start()]
-        elif is_brand(title[: first.start()]):
-            title = title[first.end():]
-    return _PAGINATION_SUFFIX.sub("", title).strip()
+def _headings(root: etree._Element) -> tuple[str, ...]:
+    """The page's first few <h1>, then <h2>, texts: where a page prints its headline."""
+    found: list[str] = []
+    for tag in ("h1", "h2"):
+        for checked, el in enumerate(root.iter(tag)):
+            if checked >= 5:
+                break
+            text = _text(el)
+            if text and len(text) <= 300:
+                found.append(text)
+    return tuple(found)
 
 
 def extract_metadata(root: etree._Element, url: str) -> Metadata:
@@ -253,16 +327,15 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
         or meta.get("twitter:title")
         or (_text(title_el) if title_el is not None else "")
     )
-    if not raw_title:
-        h1 = root.find(".//h1")
-        raw_title = _text(h1) if h1 is not None else ""
-    data.title = clean_title(raw_title, data.site_name, domain)
+    headings = _headings(root)
+    data.title = clean_title(raw_title or (headings[0] if headings else ""), data.site_name,
+                             domain, headings=headings, host=host)
 
     authors = _names(_first(ld, "author"))
     if not authors:
         for key in ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author"):
             if meta.get(key):
-                authors = _split_names(meta[key])
+                authors = split_names(meta[key])
                 if authors:
                     break
     if not authors:

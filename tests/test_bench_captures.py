@@ -1,0 +1,69 @@
+"""benchmarks/captures.py: the function benchmarks/extraction.py calls, on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from captures import leaks_in, score_captures, split_of  # noqa: E402
+
+ARTICLE = ("<p>Yerevan and Baku agreed on Tuesday to reopen two border crossings closed for three "
+           "decades, officials said after a day of talks in Brussels.</p>"
+           "<p>Baca juga: Ceasefire holds as observers arrive</p>"
+           "<p>The leaders met for six hours and left without a joint statement, diplomats said "
+           "on Wednesday morning.</p>")
+TRUTH = ("Yerevan and Baku agreed on Tuesday to reopen two border crossings closed for three "
+         "decades, officials said after a day of talks in Brussels. The leaders met for six hours "
+         "and left without a joint statement, diplomats said on Wednesday morning.")
+MENU = "".join(f"<li><a href='/{n}'>Section {n}</a></li>" for n in range(12))
+
+
+def make_corpus(root):
+    folder = root / "extraction-dev"
+    (folder / "html").mkdir(parents=True)
+    ids = [f"page{n}" for n in range(12)]
+    truth = {}
+    for page_id in ids:
+        html = (f"<html><body><ul>{MENU}</ul><h1>Border crossings to reopen</h1>"
+                f"<p>November 19, 2019 at 9:08 GMT</p><article>{ARTICLE}</article>"
+                f"<ul>{MENU}</ul></body></html>")
+        (folder / "html" / f"{page_id}.html").write_text(html, encoding="utf-8")
+        truth[page_id] = {"articleBody": TRUTH, "url": f"https://example.org/{page_id}"}
+    (folder / "ground-truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    return ids
+
+
+def test_split_is_a_fixed_half():
+    ids = [f"id-{n}" for n in range(400)]
+    parts = [split_of(page_id) for page_id in ids]
+    assert parts == [split_of(page_id) for page_id in ids]  # deterministic
+    assert 150 < parts.count("tune") < 250 and set(parts) == {"tune", "check"}
+
+
+def test_score_captures_rows(tmp_path):
+    ids = make_corpus(tmp_path)
+    rows = score_captures(str(tmp_path), "both")
+    ours = [row for row in rows if row["extractor"] == "newswatch parse_text"]
+    assert {row["split"] for row in ours} == {split_of(i) for i in ids}
+    assert sum(row["pages"] for row in ours) == len(ids)
+    for row in ours:
+        assert row["corpus"] == "zyte"
+        assert {"f1", "precision", "recall", "leaks", "pages"} <= set(row)
+        assert row["f1"] > 0.95 and row["leaks"] == 0
+    whole = next(row for row in rows if row["extractor"] == "whole capture")
+    assert whole["leaks"] > 0 and whole["f1"] < ours[0]["f1"]
+    only_ours = score_captures(str(tmp_path), "tune", references=False)
+    assert {row["extractor"] for row in only_ours} == {"newswatch parse_text"}
+    assert score_captures(str(tmp_path / "missing"), "both") == []
+    with pytest.raises(ValueError):
+        score_captures(str(tmp_path), "everything")
+
+
+def test_a_leak_is_clutter_the_truth_does_not_have():
+    assert leaks_in("Body text.", "Body text.\n\nBaca juga: Other story") == 1
+    assert leaks_in("Read more: as the truth says", "Read more: as the truth says") == 0

@@ -1,0 +1,422 @@
+"""Text captures: a page copied as text or dumped by a text browser, read into an Article.
+
+A capture has no markup to say where the article is, so the body is found from the
+shape of the lines alone: an article is a run of long, sentence-ending lines, while
+menus, share bars, related-link lists and footers are runs of short labels. Each
+line scores for (prose, by its length) or against (a label); the best-scoring
+contiguous run is the body (a maximum-sum segment), and known furniture lines
+("Baca juga: …", "Login untuk …") inside it are dropped without breaking it.
+
+The header fields sit just above the body, in the order every outlet prints them:
+the headline, then a dateline and a byline (the dateline may also open the body,
+"JAKARTA, KOMPAS.com - …"). The headline is the title-like line nearest above the
+dateline, or above the body when there is none; a URL slug, when the URL is known,
+outweighs position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote, urlsplit
+
+from .boilerplate import is_boilerplate_line
+from .dates import find_date
+from .document import CONTROL_CHARACTERS, MAX_INPUT_CHARS
+from .metadata import Metadata, split_names
+from .text import clean_line
+
+# A line this long is prose whatever its ending; shorter ones need a sentence ending.
+PROSE_CHARS = 100
+SENTENCE_CHARS = 40
+# What a label line (menu item, button, heading of a widget) costs a run that spans it:
+# a few labels inside an article (a subheading, a caption credit) cost less than the
+# paragraphs around them are worth, a menu of dozens does not.
+LABEL_COST = 40
+# The headline is looked for this many lines above the body (or dateline), no further.
+HEADER_LINES = 30
+# What a known furniture line costs: little, it is dropped anyway, but a page of nothing
+# else must not join two runs for free.
+FURNITURE_COST = 10
+# This many label lines in a row end a block: an article never pauses that long, while
+# the teaser lists and comment threads after it can be worth more than a short article.
+BLOCK_GAP = 7
+# Runs starting this few lines under a comments heading count this share of their worth.
+THREAD_LINES = 12
+THREAD_WEIGHT = 0.25
+# A run under an article header wins over a stronger later one worth at least this share.
+ANCHORED_SHARE = 0.3
+ANCHOR_LINES = 8
+# Label lines in a row, one of them a header, that mark an article header inside a run.
+HEADER_STREAK = 3
+# Share of words a headline has in common with the URL slug to be recognised by it.
+SLUG_OVERLAP = 0.3
+SUMMARY_CHARS = 300
+# Hard-wrapped captures (lynx's default 80 columns) are unwrapped when most lines end near
+# one width no wider than this.
+MAX_WRAP_WIDTH = 100
+
+_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)。！？]$")
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"\w+")
+_BYLINE = re.compile(
+    r"^\s*(?:by|oleh|penulis|reporter|written by|author|autor|von|par|por|laporan wartawan"
+    r"(?: [\w.]+)*?)\s*[:\-]?\s+(?P<names>.{3,80})$",
+    re.IGNORECASE,
+)
+_NAME_AND_OUTLET = re.compile(r"^(?P<names>[^-–—|/]{3,60}?)\s+[-–—|/]\s+(?P<outlet>[\w.]{3,30})$")
+_CREDIT_LABEL = re.compile(r"^(?:penulis|reporter|author|writer|kontributor)\s*:?$", re.IGNORECASE)
+_SITE_DATELINE = re.compile(
+    r"^(?P<site>[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*\.(?:com|co\.id|id|net|org|co\.uk|news|tv))"
+    r"\s*[-–—|]\s", re.IGNORECASE)
+
+
+# The heading of a box of links inside or after an article ("Related articles", "DON'T
+# MISS"): the heading and the link lines under it are dropped together.
+_WIDGET_HEADING = re.compile(
+    r"^\W*(?:related(?: articles?| stories| posts| content| coverage| news| links)?|"
+    r"(?:more|top|latest|trending|popular|recommended|featured) (?:stories|news|articles|posts|"
+    r"videos?|in [\w .'-]{1,40}|from [\w .'-]{1,40}|on [\w .'-]{1,40})|more [\w.'-]{1,20}|"
+    r"trending(?: now| news)?|most (?:popular|read|viewed|shared)|don'?t miss|you may also like|"
+    r"recommended(?: for you)?|read next|up next|explore further|editor'?s picks?|"
+    r"berita terkait|artikel terkait|terpopuler|berita terkini|rekomendasi|pilihan editor|"
+    r"terbaru|lainnya|mehr zum thema|das könnte sie auch interessieren|à lire aussi)\W*$",
+    re.IGNORECASE,
+)
+
+
+_THREAD_HEADING = re.compile(
+    r"^\W*(?:\d+\s+)?(?:comments?|kommentare?|komentar|responses?|replies|antworten|"
+    r"commentaires?|comentarios?|reactions?|reaktionen|discussion|diskussion)(?:\s*\(\d+\))?\W*$|"
+    r"^\W*(?:leave a (?:reply|comment)|post a comment|add a comment|join the discussion|"
+    r"(?:\d+|ein|eine|one|no) (?:gedanken?|thoughts?|kommentare?|comments?|antworten|responses?)"
+    r"(?: (?:zu|on|to|about) .{0,120})?|kommentar (?:schreiben|verfassen)|"
+    r"schreibe einen kommentar|laisser un commentaire|deja un comentario)\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Line:
+    text: str
+    boilerplate: bool
+    prose: bool
+
+
+def line_scores(lines: list[_Line]) -> list[float]:
+    """Prose lines score their length; each label line costs more than the one before
+    it in the same streak, so one subheading or "Baca juga" line inside an article
+    costs little while a menu, a comment header block or a related-links list
+    between the article and more prose (comments, teasers) splits them apart."""
+    scores, streak = [], 0
+    for line in lines:
+        if line.prose:
+            streak = 0
+            scores.append(float(len(line.text)))
+        elif line.boilerplate:
+            # Known furniture ("Baca juga: …", a "Related articles" box) is dropped anyway:
+            # it costs a flat price, so an inline box does not cut the article short.
+            scores.append(-float(FURNITURE_COST))
+        else:
+            streak += 1
+            scores.append(-float(LABEL_COST * streak))
+    return scores
+
+
+def mark_widgets(lines: list[_Line]) -> None:
+    """Mark link boxes as furniture: a widget heading ("Related articles", "DON'T MISS")
+    and the label lines under it, up to the next prose."""
+    in_widget = False
+    for line in lines:
+        if line.prose:
+            in_widget = False
+        elif _WIDGET_HEADING.match(line.text):
+            in_widget = True
+        if in_widget:
+            line.boilerplate = True
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether a document is markup (parse it as HTML) rather than a text capture."""
+    head = text[:4096].lstrip("\ufeff \t\r\n").lower()
+    if head.startswith(("<!doctype", "<html", "<?xml", "<head", "<body", "<!--")):
+        return True
+    # Markup somewhere near the top: any of the tags that every page carries.
+    return bool(re.search(r"<(?:html|head|body|div|p|meta|title|article|script)[\s>/]", head))
+
+
+def looks_like_markup(fragment: str) -> bool:
+    """Whether feed content holds any markup (a tag or an entity) rather than plain text."""
+    return bool(re.search(r"<[a-zA-Z/!][^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});", fragment[:100_000]))
+
+
+def capture_lines(text: str) -> list[str]:
+    """Non-empty lines of a capture, whitespace-normalised, hard wraps undone."""
+    text = CONTROL_CHARACTERS.sub("", text[:MAX_INPUT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    raw = text.split("\n")
+    width = _wrap_width(raw)
+    lines: list[str] = []
+    joining = False
+    for index, line in enumerate(raw):
+        cleaned = clean_line(line)
+        if not cleaned:
+            joining = False
+            continue
+        if joining and lines:
+            lines[-1] = f"{lines[-1]} {cleaned}"
+        else:
+            lines.append(cleaned)
+        # Wrapped where the next word did not fit: the paragraph goes on below.
+        following = raw[index + 1].split() if index + 1 < len(raw) else []
+        joining = bool(width and following) and len(line.rstrip()) + 1 + len(following[0]) > width
+    return lines
+
+
+def _wrap_width(raw: list[str]) -> int:
+    """The column width a capture was hard-wrapped at, or 0 when it was not."""
+    lengths = [len(line.rstrip()) for line in raw if line.strip()]
+    if len(lengths) < 8 or max(lengths) > MAX_WRAP_WIDTH:
+        return 0
+    width = max(lengths)
+    near = sum(1 for n in lengths if n >= width - 15)
+    return width if near >= 0.4 * len(lengths) else 0
+
+
+def _classify(text: str) -> _Line:
+    boilerplate = is_boilerplate_line(text) or not _LETTER.search(text)
+    # A teaser cut short ("… as Hurri...") ends like a sentence but is a link.
+    prose = len(text) >= PROSE_CHARS or (
+        len(text) >= SENTENCE_CHARS and bool(_SENTENCE_END.search(text))
+        and not text.endswith(("...", "…"))
+    )
+    return _Line(text, boilerplate, prose and not boilerplate)
+
+
+def runs(lines: list[_Line]) -> list[tuple[int, int, float]]:
+    """Every stretch of lines worth more than it costs, as (start, end, score): a
+    maximum-sum segment per stretch, cut where the running sum falls to zero or
+    where BLOCK_GAP label lines in a row say another block of the page begins."""
+    found: list[tuple[int, int, float]] = []
+    best, best_start, best_end = 0.0, 0, 0
+    running, start, streak = 0.0, 0, 0
+    for index, value in enumerate(line_scores(lines)):
+        streak = streak + 1 if value < 0 else 0
+        if running + value <= 0 or streak >= BLOCK_GAP:
+            if best > 0:
+                found.append((best_start, best_end, best))
+            best, running, start = 0.0, 0.0, index + 1
+            continue
+        running += value
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    if best > 0:
+        found.append((best_start, best_end, best))
+    return found
+
+
+def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
+    """[start, end) of the article body, trimmed to prose at both edges.
+
+    The best-scoring run, unless an earlier run of at least a third of its worth
+    sits right under a dateline, a byline or the headline named by the URL: the
+    article comes before its comments and the teasers that follow it, and comment
+    threads or teaser lists can outweigh a short article.
+    """
+    found = [(s, e, score * (THREAD_WEIGHT if _in_thread(lines, s) else 1.0))
+             for s, e, score in runs(lines)]
+    if not found:
+        return 0, 0
+    strongest = max(score for _, _, score in found)
+    slug = _slug_words(url)
+    start, end = next(
+        ((s, e) for s, e, score in found
+         if score >= ANCHORED_SHARE * strongest and _anchored(lines, s, slug)),
+        max(found, key=lambda run: run[2])[:2],
+    )
+    if not _anchored(lines, start, slug):
+        # Teasers just before the article can join its run; its header then sits inside.
+        start = _inner_header_end(lines, start, end, slug) or start
+    while start < end and not lines[start].prose:
+        start += 1
+    # The next header (a teaser's date and headline, a dated comment) ends the article.
+    # Not by the URL's headline here: a subheading may repeat the headline's words.
+    end = _inner_header_end(lines, start, end, set(), after=True) or end
+    while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
+        end -= 1
+    return start, end
+
+
+def _closing_sentence(line: _Line) -> bool:
+    """A short last sentence ("He declined to comment.") closes an article, a label does not."""
+    return not line.boilerplate and len(line.text) >= 15 and line.text.endswith((".", "!", "?", '"', "”"))
+
+
+def _in_thread(lines: list[_Line], start: int) -> bool:
+    """Whether a run starts shortly under a comments heading ("12 Comments", "Leave a
+    Reply", "Kommentare"): readers' prose, however long, is not the article."""
+    return any(_THREAD_HEADING.match(line.text)
+               for line in lines[max(0, start - THREAD_LINES):start])
+
+
+def _is_header(text: str, slug: set[str]) -> bool:
+    """A dateline, a byline, or the headline the URL names."""
+    if len(text) <= 160 and (find_date(text) or _BYLINE.match(text)):
+        return True
+    return len(slug) >= 3 and _slug_overlap(text, slug) >= SLUG_OVERLAP
+
+
+def _anchored(lines: list[_Line], start: int, slug: set[str]) -> bool:
+    """Whether an article header sits just above a run."""
+    return any(_is_header(line.text, slug) for line in lines[max(0, start - ANCHOR_LINES):start])
+
+
+def _inner_header_end(lines: list[_Line], start: int, end: int, slug: set[str],
+                      after: bool = False) -> int | None:
+    """Where the body begins after an article header inside a run (a streak of at least
+    HEADER_STREAK labels holding a header line), or None when there is none; with
+    `after`, where such a header begins instead (the end of the body above it)."""
+    streak_start, has_header = None, False
+    for index in range(start, end):
+        line = lines[index]
+        if not line.prose:
+            if streak_start is None:
+                streak_start, has_header = index, False
+            has_header = has_header or _is_header(line.text, slug)
+            continue
+        if streak_start is not None and has_header and index - streak_start >= HEADER_STREAK:
+            return streak_start if after else index
+        streak_start = None
+    return None
+
+
+@dataclass
+class Capture:
+    """What a capture says, before assembly into an Article."""
+
+    metadata: Metadata
+    paragraphs: list[str]
+
+
+def read_capture(text: str, url: str = "") -> Capture:
+    """Body paragraphs and header fields of a text capture."""
+    lines = [_classify(line) for line in capture_lines(text)]
+    mark_widgets(lines)
+    start, end = body_span(lines, url)
+    paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
+    meta = Metadata()
+    header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
+    dateline_at, meta.published = _dateline(header)
+    if meta.published is None and paragraphs:
+        meta.published = find_date(paragraphs[0][:200])  # "JAKARTA, 21/11/2020 - …"
+    title_at = _headline(header, dateline_at, url)
+    meta.title = header[title_at] if title_at is not None else ""
+    meta.site_name = _site_name(header)
+    meta.description = _lead(paragraphs)
+    outlet = _outlet_key(url, meta.site_name)
+    meta.authors = _byline(header[(title_at or 0) + 1 if title_at is not None else 0:], outlet)
+    return Capture(meta, paragraphs)
+
+
+def _lead(paragraphs: list[str]) -> str:
+    """A capture has no description tag: the summary is the opening paragraph, clipped."""
+    lead = paragraphs[0] if paragraphs else ""
+    if len(lead) <= SUMMARY_CHARS:
+        return lead
+    return lead[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _dateline(header: list[str]) -> tuple[int | None, datetime | None]:
+    """The line printing the publication date nearest below the headline: the first
+    short dated line of the header (later ones are captions and widgets)."""
+    for index, text in enumerate(header):
+        if len(text) <= 120:
+            moment = find_date(text)
+            if moment is not None:
+                return index, moment
+    return None, None
+
+
+def _title_like(text: str) -> bool:
+    words = len(_WORD.findall(text))
+    if not 3 <= words <= 40 or len(text) > 250 or is_boilerplate_line(text):
+        return False
+    if text.endswith((".", ",", ";", ":")) and not text.endswith("..."):
+        return False  # a sentence or a label, not a headline
+    return find_date(text) is None and not _BYLINE.match(text)
+
+
+def _slug_words(url: str) -> set[str]:
+    parts = urlsplit(url)
+    # Only a web address names the article; a file name says nothing about the headline.
+    path = unquote(parts.path) if parts.scheme in ("http", "https") else ""
+    return {w.casefold() for w in re.findall(r"[^\W\d_]{3,}", path.replace("_", " "))}
+
+
+def _slug_overlap(text: str, slug: set[str]) -> float:
+    words = {w.casefold() for w in re.findall(r"[^\W\d_]{3,}", text)}
+    return len(words & slug) / max(len(words | slug), 1)
+
+
+def _headline(header: list[str], dateline_at: int | None, url: str) -> int | None:
+    """Index of the headline in the header lines, or None."""
+    limit = dateline_at if dateline_at is not None else len(header)
+    candidates = [i for i in range(len(header)) if _title_like(header[i])]
+    if not candidates:
+        return None
+    slug = _slug_words(url)
+    if len(slug) >= 3:
+        best = max(candidates, key=lambda i: _slug_overlap(header[i], slug))
+        if _slug_overlap(header[best], slug) >= SLUG_OVERLAP:
+            return best
+    above = [i for i in candidates if i < limit]
+    if dateline_at is not None and above and limit - above[-1] <= 3:
+        return above[-1]
+    # No dateline beside a candidate: the nearest substantial line above the body.
+    substantial = [i for i in candidates if len(_WORD.findall(header[i])) >= 4]
+    return (substantial or candidates)[-1]
+
+
+def _outlet_key(url: str, site_name: str) -> str:
+    """The outlet's name in compact form ("detik" of news.detik.com), to recognise it."""
+    from .metadata import registrable_domain
+
+    domain = registrable_domain(urlsplit(url).hostname or "") if url else ""
+    name = domain.split(".")[0] if domain else site_name.split(".")[0]
+    return re.sub(r"\W+", "", name.casefold())
+
+
+def _byline(header: list[str], outlet: str = "") -> list[str]:
+    """Author names from "By …"/"Oleh …" lines, a Kompas-style name + "Penulis" label,
+    or "Name - outlet" ("Bagus Kurniawan - detiknews")."""
+    for index, text in enumerate(header):
+        credit = _NAME_AND_OUTLET.match(text)
+        if credit and len(outlet) >= 3 and outlet in credit.group("outlet").casefold() and _name_like(
+                credit.group("names")):
+            return split_names(credit.group("names"))
+        match = _BYLINE.match(text)
+        if match and len(text) <= 100:
+            names = split_names(match.group("names"))
+            if names:
+                return names
+        if _CREDIT_LABEL.match(text):
+            for neighbour in (index - 1, index + 1):
+                if 0 <= neighbour < len(header) and _name_like(header[neighbour]):
+                    return split_names(header[neighbour])
+    return []
+
+
+def _name_like(text: str) -> bool:
+    words = text.split()
+    return 1 <= len(words) <= 8 and len(text) <= 80 and all(
+        w[:1].isupper() or w in ("dan", "and", "&", ",") for w in words
+    ) and find_date(text) is None
+
+
+def _site_name(header: list[str]) -> str:
+    """The outlet named in a dateline ("Kompas.com - 21/11/2020, 20:00 WIB")."""
+    for text in header:
+        match = _SITE_DATELINE.match(text)
+        if match and find_date(text):
+            return match.group("site")
+    return ""
