@@ -76,7 +76,7 @@ class Settings:
     redis_url: str = ""
     state_path: str = ".newswatch/state.db"
     allow_private_networks: bool = False
-    redelivery_after: float = 120.0
+    redelivery_after: float = 120.0  # a delivery (and, see poll_claim, a poll) left by a dead worker
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
     fetch_timeout: float = 20.0
     max_body_bytes: int = 10 * 1024 * 1024
