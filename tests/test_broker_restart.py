@@ -18,26 +18,24 @@ from servers import wait_for
 from worker.broker import BrokerOutageLog
 
 
-@pytest.fixture
-def private_redis(tmp_path):
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
-    folder = tmp_path / "redis"
+def private_server(server_class, folder, installed: bool):
+    if not installed:
+        pytest.skip(f"{server_class.__name__} needs a server that is not installed")
     folder.mkdir()
-    server = PrivateRedis(folder).start()
+    server = server_class(folder).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    yield from private_server(PrivateRedis, tmp_path / "redis", bool(shutil.which("redis-server")))
 
 
 @pytest.fixture
 def private_rabbitmq(tmp_path):
-    if not (shutil.which("rabbitmq-server") or Path(RABBITMQ_SERVER).exists()):
-        pytest.skip("rabbitmq-server is not installed")
-    folder = tmp_path / "rabbitmq"
-    folder.mkdir()
-    server = PrivateRabbitMQ(folder).start()
-    yield server
-    server.stop()
+    installed = bool(shutil.which("rabbitmq-server") or Path(RABBITMQ_SERVER).exists())
+    yield from private_server(PrivateRabbitMQ, tmp_path / "rabbitmq", installed)
 
 
 PUBLISH_HELD_DELIVERY = """

@@ -3,18 +3,7 @@
 from __future__ import annotations
 
 from ..models import Settings
-from .base import (
-    ENTRY_BUSY,
-    ENTRY_NEW,
-    ENTRY_SEEN,
-    FAILED,
-    PENDING,
-    SENT,
-    Delivery,
-    EntryOutcomes,
-    SourceState,
-    Store,
-)
+from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
 
 
 def open_store(settings: Settings) -> Store:

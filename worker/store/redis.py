@@ -12,18 +12,7 @@ import json
 
 import redis
 
-from .base import (
-    ENTRY_BUSY,
-    ENTRY_NEW,
-    ENTRY_SEEN,
-    FAILED,
-    PENDING,
-    SENT,
-    Delivery,
-    EntryOutcomes,
-    SourceState,
-    Store,
-)
+from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
 
 _P = "newswatch:"
 SOURCE_STATE = _P + "source_state"

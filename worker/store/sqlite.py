@@ -10,18 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import (
-    ENTRY_BUSY,
-    ENTRY_NEW,
-    ENTRY_SEEN,
-    FAILED,
-    PENDING,
-    SENT,
-    Delivery,
-    EntryOutcomes,
-    SourceState,
-    Store,
-)
+from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (source_id TEXT PRIMARY KEY, data TEXT NOT NULL);
