@@ -10,6 +10,7 @@ import gzip
 import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The metric lives in the benchmark script (one definition); benchmarks/ is not a package.
 _spec = importlib.util.spec_from_file_location("extraction_benchmark", ROOT / "benchmarks" / "extraction.py")
 _benchmark = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _benchmark  # dataclasses look their module up there
 _spec.loader.exec_module(_benchmark)
 page_scores = _benchmark.page_scores
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
