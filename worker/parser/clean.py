@@ -26,7 +26,7 @@ _STRONG = re.compile(
     r"(?:^|[\s_-])(?:share|sharing|sharer|social|socials|sosmed|comments?|komentar|disqus|"
     r"related|recommend\w*|rekomendasi|terkait|newsletter|subscribe|subscription|promo|"
     r"advert\w*|ads|ad|adv|iklan|sponsor\w*|outbrain|taboola|mgid|cookies?|gdpr|consent|"
-    r"login|signin|sign-in|paywall|baca-juga|bacajuga|lihat-juga|also-read|readalso|"
+    r"login|signin|sign-in|baca-juga|bacajuga|lihat-juga|also-read|readalso|"
     r"app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text)(?:$|[\s_-])",
     re.IGNORECASE,
 )
@@ -35,14 +35,23 @@ _WEAK = re.compile(
     r"(?:^|[\s_-])(?:banner|sidebar|breadcrumbs?|popup|modal|video|player|gallery|caption|"
     r"trending|popular|most-read|terpopuler|more-stories|read-more|nav|navbar|navigation|menu|"
     r"footer|masthead|toolbar|print|rating|tags|tag-list|topics|author-bio|bio|pagination|"
-    r"pager|widget|follow|skip-link|jump-link|toc|table-of-contents)(?:$|[\s_-])",
+    r"pager|widget|follow|skip-link|jump-link|toc|table-of-contents|paywall)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# Weak names that say what a block is built with rather than what it is for: page builders
+# wrap every text column in a "widget", paywalls wrap the story itself.
+_WRAPPER = re.compile(r"(?:^|[\s_-])(?:widget|gallery|paywall)(?:$|[\s_-])", re.IGNORECASE)
 _CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|isi|berita", re.IGNORECASE)
+# "no-share", "noads", "hide-comments": a name that switches a feature off says nothing of the block.
+_NEGATED = re.compile(r"^(?:no|hide|without|disable)[_-]?(?=[a-z])", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ROLES = frozenset("navigation complementary banner contentinfo search dialog alert".split())
 # A furniture block holding more than this share of the page's text is the page.
 KEEP_SHARE = 0.4
+# A block named only for how it is built ("widget", "gallery", "paywall") that holds this
+# much unlinked text in paragraphs is a page builder's or a paywall's wrapper around the story.
+WRAPPER_KEEP_CHARS = 400
+WRAPPER_KEEP_LINK_SHARE = 0.25
 # Containers of the story and table internals: class names on rows ("player-2020") say nothing.
 _NEVER_FURNITURE = frozenset("article main tr td th tbody thead tfoot".split())
 TEASER_MAX_CHARS = 600
@@ -135,15 +144,41 @@ def _names(el: etree._Element) -> str:
 
 def is_furniture(el: etree._Element) -> bool:
     """Does the element's class, id, role or style say it is not article text?"""
+    return furniture_kind(el) is not None
+
+
+def furniture_kind(el: etree._Element) -> str | None:
+    """"strong" when attributes or names say furniture whatever the content (hidden, a
+    share bar, comments), "weak" for a furniture name ("sidebar", "footer"), "wrapper" when
+    only a name prose can outweigh says so ("widget", "paywall"), else None.
+
+    A name that switches a feature off ("no-share") is not read as that feature."""
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
+        return "strong"
     if el.get("role", "").lower() in _ROLES:
-        return True
+        return "strong"
     style = el.get("style")
     if style and _HIDDEN_STYLE.search(style):
-        return True
+        return "strong"
+    kind = None
     for name in _names(el).split():
-        if _STRONG.search(name) or (_WEAK.search(name) and not _CONTENT.search(name)):
+        if _NEGATED.match(name):
+            continue
+        if _STRONG.search(name):
+            return "strong"
+        if kind != "weak" and _WEAK.search(name) and not _CONTENT.search(name):
+            kind = "wrapper" if _WRAPPER.search(name) else "weak"
+    return kind
+
+
+def _holds_prose(el: etree._Element, length: int, linked: int) -> bool:
+    """Paragraphs of unlinked text, not one long caption."""
+    if length < WRAPPER_KEEP_CHARS or linked > WRAPPER_KEEP_LINK_SHARE * length:
+        return False
+    paragraphs = 0
+    for p in el.iter("p"):
+        paragraphs += len("".join(p.itertext()).strip()) >= 80
+        if paragraphs >= 2:
             return True
     return False
 
@@ -164,11 +199,16 @@ def clean_tree(root: etree._Element) -> etree._Element:
             continue
         if el.tag in _NEVER_FURNITURE or el.get("itemprop") == "articleBody":
             continue
-        if el.tag in _STRUCTURAL or is_furniture(el):
-            if lengths.get(el, 0) <= KEEP_SHARE * total and (
-                el not in embeds or el.tag in ("nav", "footer", "aside")
-            ):
-                doomed.append(el)
+        kind = "strong" if el.tag in _STRUCTURAL else furniture_kind(el)
+        if kind is None:
+            continue
+        length = lengths.get(el, 0)
+        if length > KEEP_SHARE * total:
+            continue
+        if kind == "wrapper" and _holds_prose(el, length, links.get(el, 0)):
+            continue
+        if el not in embeds or el.tag in ("nav", "footer", "aside"):
+            doomed.append(el)
     doomed.extend(el for el in _teasers(scope, lengths, links) if el not in embeds)
     for el in doomed:
         # A doomed ancestor may already have taken this element out of the tree.
