@@ -1,0 +1,46 @@
+"""The article body of a page: our extractor first, then the guards against its failures.
+
+1. Our extractor (body.py) on the page tree; a container the publisher marked
+   itemprop=articleBody is taken at its word.
+2. Otherwise, when the result looks implausible (plausible.py), the publisher's own JSON-LD
+   articleBody, then trafilatura (second_opinion.py), each replacing our result only
+   when it brings clearly more text: a second opinion that is not better is ignored.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .body import extract_body, json_ld_body, paragraph_chars
+from .plausible import implausible
+from .second_opinion import second_opinion
+
+# An alternative replaces our body only when it is this much longer (in characters).
+REPLACE_FACTOR = 1.5
+
+
+def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "") -> list[str]:
+    """Body paragraphs of the page; cleans `root` in place (read metadata first)."""
+    yardstick = paragraph_chars(root)
+    body = extract_body(root)
+    paragraphs = body.paragraphs
+    if body.marked or implausible(paragraphs, yardstick) is None:
+        return paragraphs  # itemprop=articleBody is the publisher's word: no second opinion
+    for alternative in (lambda: json_ld_body(json_ld), lambda: second_opinion(html, url)):
+        candidate = _without_title(alternative() or [], title)
+        if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
+            paragraphs = candidate
+            if implausible(paragraphs, yardstick) is None:
+                break
+    return paragraphs
+
+
+def _chars(paragraphs: list[str]) -> int:
+    return sum(len(p) for p in paragraphs)
+
+
+def _without_title(paragraphs: list[str], title: str) -> list[str]:
+    """Other extractors keep the headline as a first line; it is Article.title, not body."""
+    if paragraphs and title and paragraphs[0].strip() == title.strip():
+        return paragraphs[1:]
+    return paragraphs
