@@ -10,6 +10,7 @@ page in a <form> or mark the article container "has-comments".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
 
@@ -27,7 +28,9 @@ _STRONG = re.compile(
     r"related|recommend\w*|rekomendasi|terkait|newsletter|subscribe|subscription|promo|"
     r"advert\w*|ads|ad|adv|iklan|sponsor\w*|outbrain|taboola|mgid|cookies?|gdpr|consent|"
     r"login|signin|sign-in|baca-juga|bacajuga|lihat-juga|also-read|readalso|"
-    r"app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text)(?:$|[\s_-])",
+    r"app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text|buy-box|buybox)"
+    # compounds written as one word: "sharebar", "newsletterbox", "commentlist"
+    r"(?:box|bar|block|area|list|links?|signup|teaser|module)?(?:$|[\s_-])",
     re.IGNORECASE,
 )
 # Names that mark furniture unless the same name also says content ("entry-content-read-more").
@@ -42,8 +45,12 @@ _WEAK = re.compile(
 # wrap every text column in a "widget", paywalls wrap the story itself.
 _WRAPPER = re.compile(r"(?:^|[\s_-])(?:widget|gallery|paywall)(?:$|[\s_-])", re.IGNORECASE)
 _CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|isi|berita", re.IGNORECASE)
-# "no-share", "noads", "hide-comments": a name that switches a feature off says nothing of the block.
-_NEGATED = re.compile(r"^(?:no|hide|without|disable)[_-]?(?=[a-z])", re.IGNORECASE)
+# "no-share", "noads", "has-sidebar", "with-comments": names that switch a feature on or off
+# for the block describe the page around it, not what the block is.
+_STATE = re.compile(r"^(?:no|hide|disable)[_-]?(?=[a-z])|^(?:has|with|without|is)[_-]", re.IGNORECASE)
+# The box about the author under a story ("m-author__description", "author-box"); a short
+# one is a byline, which is not body either, but metadata reads it before this cleaning.
+_AUTHOR_BOX = re.compile(r"(?:^|[_-])(?:author|autor|autorin)(?:$|[_-])", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ROLES = frozenset("navigation complementary banner contentinfo search dialog alert".split())
 # A furniture block holding more than this share of the page's text is the page.
@@ -147,12 +154,14 @@ def is_furniture(el: etree._Element) -> bool:
     return furniture_kind(el) is not None
 
 
-def furniture_kind(el: etree._Element) -> str | None:
+def furniture_kind(el: etree._Element, *, author_box: bool = False) -> str | None:
     """"strong" when attributes or names say furniture whatever the content (hidden, a
     share bar, comments), "weak" for a furniture name ("sidebar", "footer"), "wrapper" when
     only a name prose can outweigh says so ("widget", "paywall"), else None.
 
-    A name that switches a feature off ("no-share") is not read as that feature."""
+    A name that switches a feature on or off ("no-share", "has-sidebar") is not read as
+    that feature. With `author_box`, the box about the author counts as strong furniture
+    (for the body; metadata still reads bylines in it)."""
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return "strong"
     if el.get("role", "").lower() in _ROLES:
@@ -160,15 +169,29 @@ def furniture_kind(el: etree._Element) -> str | None:
     style = el.get("style")
     if style and _HIDDEN_STYLE.search(style):
         return "strong"
+    if el.get("class") is None and el.get("id") is None:
+        return None
     kind = None
     for name in _names(el).split():
-        if _NEGATED.match(name):
-            continue
-        if _STRONG.search(name):
+        token = _token_kind(name)
+        if token == "strong" or (author_box and token == "author"):
             return "strong"
-        if kind != "weak" and _WEAK.search(name) and not _CONTENT.search(name):
-            kind = "wrapper" if _WRAPPER.search(name) else "weak"
+        if token == "weak" or (token == "wrapper" and kind is None):
+            kind = token
     return kind
+
+
+@lru_cache(maxsize=8192)
+def _token_kind(name: str) -> str | None:
+    """What one class or id word says; cached, since templates repeat their words on
+    every element and every page ("col-md-4", "row")."""
+    if _STATE.match(name):
+        return None
+    if _STRONG.search(name):
+        return "strong"
+    if _WEAK.search(name) and not _CONTENT.search(name):
+        return "wrapper" if _WRAPPER.search(name) else "weak"
+    return "author" if _AUTHOR_BOX.search(name) else None
 
 
 def _holds_prose(el: etree._Element, length: int, linked: int) -> bool:
@@ -199,7 +222,7 @@ def clean_tree(root: etree._Element) -> etree._Element:
             continue
         if el.tag in _NEVER_FURNITURE or el.get("itemprop") == "articleBody":
             continue
-        kind = "strong" if el.tag in _STRUCTURAL else furniture_kind(el)
+        kind = "strong" if el.tag in _STRUCTURAL else furniture_kind(el, author_box=True)
         if kind is None:
             continue
         length = lengths.get(el, 0)

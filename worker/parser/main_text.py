@@ -21,12 +21,14 @@ REPLACE_FACTOR = 1.5
 
 def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "") -> list[str]:
     """Body paragraphs of the page; cleans `root` in place (read metadata first)."""
-    yardstick = paragraph_chars(root)
+    from_ld = json_ld_body(json_ld)
+    # The publisher's own articleBody says how long the story is, where there is one.
+    yardstick = max(paragraph_chars(root), _chars(from_ld))
     body = extract_body(root)
     paragraphs = body.paragraphs
     if body.marked or implausible(paragraphs, yardstick) is None:
         return paragraphs  # itemprop=articleBody is the publisher's word: no second opinion
-    for alternative in (lambda: json_ld_body(json_ld), lambda: second_opinion(html, url)):
+    for alternative in (lambda: from_ld, lambda: second_opinion(html, url)):
         candidate = _without_title(alternative() or [], title)
         if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
             paragraphs = candidate
