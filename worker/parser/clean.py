@@ -206,10 +206,15 @@ def _holds_prose(el: etree._Element, length: int, linked: int) -> bool:
     return False
 
 
+def _holds_table(figure: etree._Element) -> bool:
+    """A figure is an image and its caption, except when it frames a data table."""
+    return next(figure.iter("table"), None) is not None
+
+
 def clean_tree(root: etree._Element) -> etree._Element:
     """Drop scripts, furniture and hidden blocks in place; returns the same root."""
     for el in list(root.iter(*_ALWAYS)):
-        if el.getparent() is not None:
+        if el.getparent() is not None and not (el.tag == "figure" and _holds_table(el)):
             drop(el)
     body = root.find("body")
     scope = body if body is not None else root

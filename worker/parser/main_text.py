@@ -27,14 +27,15 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
     body = extract_body(root)
     paragraphs = body.paragraphs
     if body.marked or implausible(paragraphs, yardstick) is None:
-        return paragraphs  # itemprop=articleBody is the publisher's word: no second opinion
+        # itemprop=articleBody is the publisher's word: no second opinion
+        return _without_title(paragraphs, title)
     for alternative in (lambda: from_ld, lambda: second_opinion(html, url)):
-        candidate = _without_title(alternative() or [], title)
+        candidate = alternative() or []
         if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
             paragraphs = candidate
             if implausible(paragraphs, yardstick) is None:
                 break
-    return paragraphs
+    return _without_title(paragraphs, title)
 
 
 def _chars(paragraphs: list[str]) -> int:
@@ -42,7 +43,8 @@ def _chars(paragraphs: list[str]) -> int:
 
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:
-    """Other extractors keep the headline as a first line; it is Article.title, not body."""
-    if paragraphs and title and paragraphs[0].strip() == title.strip():
+    """The headline repeated as a first line (other extractors keep it, some pages set it
+    twice) is Article.title, not body."""
+    if paragraphs and title and paragraphs[0].strip().casefold() == title.strip().casefold():
         return paragraphs[1:]
     return paragraphs
