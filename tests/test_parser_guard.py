@@ -234,3 +234,12 @@ def test_a_story_our_extractor_misses_is_recovered_end_to_end():
 def test_second_opinion_never_raises(html):
     result = second_opinion(html, URL)
     assert result is None or all(isinstance(p, str) and p for p in result)
+
+
+def test_no_second_opinion_on_a_tree_too_large_to_be_a_story(opinions):
+    calls, _ = opinions
+    junk = "<div><span><a href='#'>x</a></span></div>" * 6000  # 18,000 elements, no text
+    assert parse_html(page(junk), URL).text == ""
+    assert calls == []  # its cost grows with the tree; such a page is junk anyway
+    parse_html(page(junk[: len(junk) // 4]), URL)
+    assert calls == [URL]  # a smaller empty page still gets one

@@ -17,10 +17,15 @@ from .second_opinion import second_opinion
 
 # An alternative replaces our body only when it is this much longer (in characters).
 REPLACE_FACTOR = 1.5
+# Real pages have a few thousand elements (under 7,000 in all benchmark pages); on a tree
+# larger than this the second opinion is skipped, because its time grows with the tree
+# (20 MB of tags took it 10 s) and such a page is junk, not a story we failed to read.
+SECOND_OPINION_MAX_ELEMENTS = 15_000
 
 
 def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "") -> list[str]:
     """Body paragraphs of the page; cleans `root` in place (read metadata first)."""
+    elements = sum(1 for _ in root.iter())
     from_ld = json_ld_body(json_ld)
     # The publisher's own articleBody says how long the story is, where there is one.
     yardstick = max(paragraph_chars(root), _chars(from_ld))
@@ -29,7 +34,10 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
     if body.marked or implausible(paragraphs, yardstick) is None:
         # itemprop=articleBody is the publisher's word: no second opinion
         return _without_title(paragraphs, title)
-    for alternative in (lambda: from_ld, lambda: second_opinion(html, url)):
+    alternatives = [lambda: from_ld]
+    if elements <= SECOND_OPINION_MAX_ELEMENTS:
+        alternatives.append(lambda: second_opinion(html, url))
+    for alternative in alternatives:
         candidate = alternative() or []
         if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
             paragraphs = candidate

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-# Bounds its own tree walk on hostile pages, as our limits do for ours: beyond this many
-# elements it gives up (our own extractor has already had its say).
-MAX_TREE_SIZE = 100_000
+# Bounds its own work on hostile pages, as our limits do for ours: beyond this many
+# elements it gives up (main_text.py does not even ask beyond 15,000).
+MAX_TREE_SIZE = 15_000
 _LIST_MARK = re.compile(r"^[-*•]\s+")
 
 
