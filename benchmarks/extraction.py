@@ -32,6 +32,7 @@ import re
 import sys
 import time
 import tracemalloc
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 SPLITS = ("tune", "check")
+# dateutil warns about odd timezone names in page dates; it would break up the tables.
+warnings.filterwarnings("ignore", module="dateutil")
 QUICK_PAGES = 40
 _TOKEN = re.compile(r"\w+")
 # Indonesian furniture lines that must never reach Article.text (issue 12's list).
