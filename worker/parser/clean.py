@@ -64,6 +64,7 @@ _NEVER_FURNITURE = frozenset("article main tr td th tbody thead tfoot".split())
 TEASER_MAX_CHARS = 600
 TEASER_LINK_SHARE = 0.2
 _PROSE_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 span a b strong em i br td th tr tbody".split())
+# camelCase split into words: "imageEmbedCaption" names a caption.
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
@@ -144,11 +145,6 @@ def _teasers(
     return found
 
 
-def _names(el: etree._Element) -> str:
-    """Class and id, camelCase split into words ("imageEmbedCaption" names a caption)."""
-    return _CAMEL.sub("-", f"{el.get('class', '')} {el.get('id', '')}").strip()
-
-
 def is_furniture(el: etree._Element) -> bool:
     """Does the element's class, id, role or style say it is not article text?"""
     return furniture_kind(el) is not None
@@ -169,10 +165,18 @@ def furniture_kind(el: etree._Element, *, author_box: bool = False) -> str | Non
     style = el.get("style")
     if style and _HIDDEN_STYLE.search(style):
         return "strong"
-    if el.get("class") is None and el.get("id") is None:
+    names, ident = el.get("class"), el.get("id")
+    if names is None and ident is None:
         return None
+    return _names_kind(names or "", ident or "", author_box)
+
+
+@lru_cache(maxsize=8192)
+def _names_kind(names: str, ident: str, author_box: bool) -> str | None:
+    """What a class and id say; cached, since templates repeat the same names on every
+    element and every page ("col-md-4", "row")."""
     kind = None
-    for name in _names(el).split():
+    for name in _CAMEL.sub("-", f"{names} {ident}").split():
         token = _token_kind(name)
         if token == "strong" or (author_box and token == "author"):
             return "strong"
@@ -183,8 +187,7 @@ def furniture_kind(el: etree._Element, *, author_box: bool = False) -> str | Non
 
 @lru_cache(maxsize=8192)
 def _token_kind(name: str) -> str | None:
-    """What one class or id word says; cached, since templates repeat their words on
-    every element and every page ("col-md-4", "row")."""
+    """What one class or id word says."""
     if _STATE.match(name):
         return None
     if _STRONG.search(name):
