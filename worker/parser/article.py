@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 
 from ..dedup import article_id, public_url, short_hash
 from ..models import Article, FeedEntry, Source, SourceInfo
-from .body import extract_paragraphs, filter_text, fragment_paragraphs, json_ld_body
+from .body import filter_text, fragment_paragraphs
 from .capture import looks_like_markup, read_capture
 from .dates import find_date
 from .document import MAX_INPUT_CHARS, parse_tree, to_text
 from .errors import ParseError
 from .language import detect_language
+from .main_text import main_text
 from .metadata import (
     Metadata,
     extract_metadata,
@@ -21,9 +22,6 @@ from .metadata import (
     site_name_from_domain,
 )
 from .text import clean_line, join_paragraphs, split_paragraphs
-
-# Below this, a DOM extraction probably missed the article and JSON-LD articleBody may do better.
-_MIN_BODY_CHARS = 200
 
 
 def parse_html(html: str | bytes, url: str, *, content_type: str | None = None) -> Article:
@@ -46,11 +44,7 @@ def _parse_text(text: str, url: str) -> Article:
     if root is None:
         return _assemble(Metadata(), [], url)
     meta = extract_metadata(root, url)
-    paragraphs = extract_paragraphs(root)
-    if len("".join(paragraphs)) < _MIN_BODY_CHARS:
-        from_ld = json_ld_body(meta.json_ld)
-        if len("".join(from_ld)) > len("".join(paragraphs)):
-            paragraphs = from_ld
+    paragraphs = main_text(root, text, url, meta.json_ld, meta.title or "")
     if meta.published is None:
         # A dateline opening the text itself ("JAKARTA, 21/11/2020 - …").
         meta.published = find_date(paragraphs[0][:200]) if paragraphs else None

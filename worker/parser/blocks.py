@@ -22,6 +22,7 @@ BLOCK_TAGS = frozenset(
 # Cells of a row read as one line, as a reader (and the benchmarks) would copy it.
 CELLS = frozenset(("td", "th"))
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+LEAD_IN_HEADING_CHARS = 100
 
 
 @dataclass(slots=True)
@@ -36,7 +37,10 @@ class Block:
 
     @property
     def is_heading(self) -> bool:
-        return self.owner.tag in HEADINGS
+        """A heading tag holding a heading: sites also set their lead paragraph in an
+        <h2> or <h3> for its size, and a sentence that long is prose, not a title."""
+        return self.owner.tag in HEADINGS and (
+            len(self.text) < LEAD_IN_HEADING_CHARS or self.owner.tag == "h1")
 
 
 def linearise(

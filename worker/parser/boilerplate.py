@@ -23,8 +23,9 @@ _LINE_START = re.compile(
     r"(?:sign up|subscribe) (?:for|to|now)|click here|follow (?:us|\S+ on)|share (?:this|on)|"
     r"advertisement|scroll to continue|continue reading|story continues|"
     r"all rights reserved|copyright ©|© ?\d{4}|"
-    r"weiterlesen|lesen sie auch|mehr zum thema|lire aussi|à lire aussi|leer más|lea también|"
-    r"leia (?:mais|também)"
+    r"weiterlesen|lesen sie auch|mehr zum thema|lire aussi|à lire aussi|voir aussi|leer más|"
+    r"lea también|ver también|leia (?:mais|também)|veja também|leggi anche|vedi anche|lees ook|"
+    r"läs (?:också|mer)|zobacz (?:też|także|również)|czytaj (?:też|także|również|więcej)"
     r")",
     re.IGNORECASE,
 )
@@ -63,6 +64,13 @@ _PROMO_ANYWHERE = re.compile(
 _CAPTION_CREDIT = re.compile(r"\((?=[^()]{12,72}\))[^()/]{2,40}/[^()/]{2,30}\)\s*$")
 
 
+# A photo caption ends with its credit: "… in Taipei on December 29. Photo: AP".
+_CAPTION_END = re.compile(
+    r"(?:^|[.!?)\]]\s)\s*(?:photos?|foto|fotos|picture|image|bild|credit)\s*(?::|©|by\b)\s*[^.!?]{1,60}$",
+    re.IGNORECASE,
+)
+
+
 def is_boilerplate_line(text: str) -> bool:
     """True for a paragraph that is known furniture (related links, promos, labels)."""
     text = text.strip()
@@ -74,4 +82,4 @@ def is_boilerplate_line(text: str) -> bool:
         return True
     if len(text) <= 300 and _PROMO_ANYWHERE.search(text):
         return True
-    return len(text) <= 400 and bool(_CAPTION_CREDIT.search(text))
+    return len(text) <= 400 and bool(_CAPTION_CREDIT.search(text) or _CAPTION_END.search(text))
