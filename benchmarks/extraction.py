@@ -314,21 +314,18 @@ def report(corpus: Corpus, folder: Path, names: list[str], quick: bool, memory: 
 
 
 def report_captures(data_root: Path) -> None:
-    # --- hook: text captures (benchmarks/captures.py, written alongside issue 12) ---------
-    # When that module exists and exposes score_captures(data_root, split) -> list[dict],
-    # its rows are printed per split; without it this section is skipped silently.
+    """The text-capture scores of benchmarks/captures.py, when that module is there."""
     try:
         captures = importlib.import_module("captures")
     except ImportError:
         return
-    scorer = getattr(captures, "score_captures", None)
-    if scorer is None:
-        return
-    print("\n### Text captures (benchmarks/captures.py)")
-    for split in (*SPLITS, "all"):
-        for row in scorer(data_root, split):
-            print(f"| {split} | " + " | ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                               for k, v in row.items()) + " |", flush=True)
+    print("\n### Text captures (benchmarks/captures.py: parse_text on text dumps of the pages)")
+    print("| corpus | split | extractor | F1 | P | R | leaks | pages | pages/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in captures.score_captures(data_root, "both"):
+        print(f"| {row['corpus']} | {row['split']} | {row['extractor']} | {row['f1']:.3f} | "
+              f"{row['precision']:.3f} | {row['recall']:.3f} | {row['leaks']} | {row['pages']} | "
+              f"{row['pages_s']:.0f} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

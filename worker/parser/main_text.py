@@ -15,8 +15,10 @@ from .body import extract_body, json_ld_body, paragraph_chars
 from .plausible import implausible
 from .second_opinion import second_opinion
 
-# An alternative replaces our body only when it is this much longer (in characters).
+# An alternative replaces our body only when it is this much longer (in characters),
+# and has at least one paragraph this long: a menu label or a caption is no article.
 REPLACE_FACTOR = 1.5
+MIN_PROSE_PARAGRAPH = 80
 # Real pages have a few thousand elements (under 7,000 in all benchmark pages); on a tree
 # larger than this the second opinion is skipped, because its time grows with the tree
 # (20 MB of tags took it 10 s) and such a page is junk, not a story we failed to read.
@@ -39,7 +41,8 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
         alternatives.append(lambda: second_opinion(html, url))
     for alternative in alternatives:
         candidate = alternative() or []
-        if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
+        if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs) and any(
+                len(paragraph) >= MIN_PROSE_PARAGRAPH for paragraph in candidate):
             paragraphs = candidate
             if implausible(paragraphs, yardstick) is None:
                 break
