@@ -241,3 +241,45 @@ def test_html_and_text_are_told_apart_by_content():
     assert looks_like_markup("<p>one</p>")
     assert looks_like_markup("Tom &amp; Jerry")
     assert not looks_like_markup("Tom & Jerry, 3 < 4")
+
+
+# ------------------------------------------------------------------ general rules, one capture each
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday to extend the night bus service to the eastern suburbs, "
+    "after two years of petitions from shift workers.",
+    "The new routes start in March and will run every twenty minutes between midnight and five "
+    "in the morning, the transport office said.",
+    "Councillors who opposed the plan said the money would be better spent on the daytime "
+    "network, which carries far more passengers.",
+]
+MENU = "\n".join(["Home", "News", "Sport", "Weather", "Contact"])
+
+
+def test_a_line_printed_twice_is_furniture_the_second_time():
+    caption = ("Night buses waiting at the central depot before the first run of the extended "
+               "service to the eastern suburbs")  # prose-length, as image captions often are
+    capture = "\n\n".join([caption, MENU, PARAGRAPHS[0], caption,
+                           PARAGRAPHS[1], PARAGRAPHS[1], PARAGRAPHS[2], MENU])  # then a pull quote
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_run_opening_with_headline_and_byline_starts_below_them():
+    capture = "\n\n".join([
+        MENU, "Night buses to run until dawn in the eastern suburbs",
+        "By Jane Whitfield on Monday, November 18th, 2019 at 11:08 a.m.",
+        *PARAGRAPHS, MENU])
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+    assert article.title == "Night buses to run until dawn in the eastern suburbs"
+    assert article.authors == ("Jane Whitfield",)
+
+
+def test_a_standfirst_above_the_dateline_stays_in_the_body():
+    standfirst = ("Shift workers have asked for a night service for two years; from March they will "
+                  "have one, at a cost the council puts at four million a year.")
+    capture = "\n\n".join([MENU, "Night buses to run until dawn", standfirst,
+                           "18 November 2019", *PARAGRAPHS, MENU])
+    article = parse_text(capture)
+    assert article.text.split("\n\n")[0] == standfirst

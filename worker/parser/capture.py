@@ -48,6 +48,10 @@ THREAD_WEIGHT = 0.25
 # A run under an article header wins over a stronger later one worth at least this share.
 ANCHORED_SHARE = 0.3
 ANCHOR_LINES = 8
+# A header line (dateline, byline) among a run's first OPENING_LINES lines, after no more
+# than this share of its prose, opens the article: the body starts below it.
+OPENING_LINES = 8
+OPENING_SHARE = 0.15
 # Label lines in a row, one of them a header, that mark an article header inside a run.
 HEADER_STREAK = 3
 # Share of words a headline has in common with the URL slug to be recognised by it.
@@ -135,6 +139,18 @@ def mark_widgets(lines: list[_Line]) -> None:
             in_widget = True
         if in_widget:
             line.boilerplate = True
+
+
+def mark_repeats(lines: list[_Line]) -> None:
+    """A prose-length line printed again further down is a caption, a teaser or a pull
+    quote shown twice, never new article text: its later copies are furniture."""
+    # Only the later copies: the first may be the paragraph a pull quote repeats.
+    seen: set[str] = set()
+    for line in lines:
+        if line.prose:
+            if line.text in seen:
+                line.prose, line.boilerplate = False, True
+            seen.add(line.text)
 
 
 def looks_like_html(text: str) -> bool:
@@ -237,6 +253,7 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     if not _anchored(lines, start, slug):
         # Teasers just before the article can join its run; its header then sits inside.
         start = _inner_header_end(lines, start, end, slug) or start
+    start = _after_opening_header(lines, start, end, slug)
     while start < end and not lines[start].prose:
         start += 1
     # The next header (a teaser's date and headline, a dated comment) ends the article.
@@ -245,6 +262,33 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
         end -= 1
     return start, end
+
+
+def _after_opening_header(lines: list[_Line], start: int, end: int, slug: set[str]) -> int:
+    """Where the body begins when the run opens with the article's header (headline,
+    dateline, byline, caption): after the last header line among its first lines, as
+    long as what precedes it is a small share of the run and holds no paragraph, the way the HTML extractor
+    starts an article below its <header>."""
+    total = sum(len(line.text) for line in lines[start:end] if line.prose)
+    before, cut = 0, start
+    for index in range(start, min(end, start + OPENING_LINES)):
+        line = lines[index]
+        if before > OPENING_SHARE * total or len(line.text) >= PROSE_CHARS:
+            break  # a paragraph of prose: the article (a standfirst) has begun
+        if _opening_header(line.text):
+            cut = index + 1
+        if line.prose:
+            before += len(line.text)
+    return cut
+
+
+def _opening_header(text: str) -> bool:
+    """A dateline or byline line: short, a date or a "By …" and little else, so that a
+    body sentence that mentions a date is not one."""
+    if len(text) > 100:
+        return False
+    return bool(_BYLINE.match(text)) or (
+        len(_WORD.findall(text)) <= 14 and find_date(text) is not None)
 
 
 def _closing_sentence(line: _Line) -> bool:
@@ -301,6 +345,7 @@ class Capture:
 def read_capture(text: str, url: str = "") -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = [_classify(line) for line in capture_lines(text)]
+    mark_repeats(lines)
     mark_widgets(lines)
     start, end = body_span(lines, url)
     paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
@@ -396,7 +441,7 @@ def _byline(header: list[str], outlet: str = "") -> list[str]:
             return split_names(credit.group("names"))
         match = _BYLINE.match(text)
         if match and len(text) <= 100:
-            names = split_names(match.group("names"))
+            names = split_names(_without_date(match.group("names")))
             if names:
                 return names
         if _CREDIT_LABEL.match(text):
@@ -404,6 +449,23 @@ def _byline(header: list[str], outlet: str = "") -> list[str]:
                 if 0 <= neighbour < len(header) and _name_like(header[neighbour]):
                     return split_names(header[neighbour])
     return []
+
+
+# Where a byline's date begins: a separator, then a day, a month or a number.
+_DATE_TAIL = re.compile(
+    r"(?:\s*[,|•·]\s*|\s+(?:on|am|le|el|pada|updated|published)\s+)(?=\d|(?:mon|tue|wed|thu|fri|sat|"
+    r"sun|jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|agu|sep|o[ck]t|nov|de[cz]|des|senin|selasa|rabu|"
+    r"kamis|jumat|sabtu|minggu|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\w*\b)",
+    re.IGNORECASE)
+
+
+def _without_date(names: str) -> str:
+    """"Jane Whitfield on Monday, November 18th, 2019" names Jane Whitfield: a byline
+    that also prints the date ends where the date begins."""
+    match = _DATE_TAIL.search(names)
+    if match and find_date(names[match.start():]) is not None:
+        return names[:match.start()]
+    return names
 
 
 def _name_like(text: str) -> bool:
