@@ -283,3 +283,23 @@ def test_a_standfirst_above_the_dateline_stays_in_the_body():
                            "18 November 2019", *PARAGRAPHS, MENU])
     article = parse_text(capture)
     assert article.text.split("\n\n")[0] == standfirst
+
+
+def test_comments_divided_by_their_dates_do_not_outweigh_the_article():
+    comments = []
+    for n, name in enumerate(["Robs", "Anonim", "Kris", "Marta", "Olek"]):
+        comments += [name, f"wtorek, 1{n} maja 2021, 22:3{n}",
+                     f"Comment number {n}: " + "the council never listens to anyone in the east, and "
+                     "this decision will not change that, whatever they promise before the vote. " * 2]
+    capture = "\n\n".join([MENU, *PARAGRAPHS, "Komentarze", *comments, MENU])
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_embedded_posts_with_dates_do_not_make_an_article_a_list():
+    posts = [f"— Mayor (@mayor) March 1{n}, 2020" for n in range(3)]
+    more = [text.replace("the", "that") for text in PARAGRAPHS]  # more paragraphs of prose
+    body = [PARAGRAPHS[0], posts[0], PARAGRAPHS[1], more[0], posts[1], PARAGRAPHS[2], more[1],
+            posts[2], more[2]]
+    article = parse_text("\n\n".join([MENU, *body, MENU]))
+    assert article.text == "\n\n".join(body)  # the quoted posts stay, as captions do

@@ -45,6 +45,9 @@ BLOCK_GAP = 7
 # Runs starting this few lines under a comments heading count this share of their worth.
 THREAD_LINES = 12
 THREAD_WEIGHT = 0.25
+# Dividers (dated lines, a label repeated) that make a run a list of items, not an article.
+LISTING_DIVIDERS = 3
+LISTING_ITEMS = 1.5
 # A run under an article header wins over a stronger later one worth at least this share.
 ANCHORED_SHARE = 0.3
 ANCHOR_LINES = 8
@@ -239,8 +242,8 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     article comes before its comments and the teasers that follow it, and comment
     threads or teaser lists can outweigh a short article.
     """
-    found = [(s, e, score * (THREAD_WEIGHT if _in_thread(lines, s) else 1.0))
-             for s, e, score in runs(lines)]
+    found = [(s, e, score * (THREAD_WEIGHT if listing or _in_thread(lines, s) else 1.0))
+             for s, e, score, listing in split_listings(lines, runs(lines))]
     if not found:
         return 0, 0
     strongest = max(score for _, _, score in found)
@@ -301,6 +304,40 @@ def _in_thread(lines: list[_Line], start: int) -> bool:
     Reply", "Kommentare"): readers' prose, however long, is not the article."""
     return any(_THREAD_HEADING.match(line.text)
                for line in lines[max(0, start - THREAD_LINES):start])
+
+
+def split_listings(lines: list[_Line], found: list[tuple[int, int, float]]
+                   ) -> list[tuple[int, int, float, bool]]:
+    """Runs as (start, end, score, is_listing): a run whose prose is divided by dated lines
+    ("11 May 2021, 22:32", a comment's or a teaser's date) is a list of items, not an
+    article, which prints its date once, above it. When such a list follows an article in
+    the same run (the comments under it), the run is cut where the list begins."""
+    scores = line_scores(lines)
+    out: list[tuple[int, int, float, bool]] = []
+    for start, end, score in found:
+        dividers = [i for i in range(start, end) if not lines[i].prose and _dated(lines[i].text)]
+        items = sum(1 for line in lines[dividers[0]:end] if line.prose) if dividers else 0
+        # About one item per date; embedded posts quoted in an article are sparser.
+        if len(dividers) < LISTING_DIVIDERS or items > LISTING_ITEMS * len(dividers):
+            out.append((start, end, score, False))
+            continue
+        head_end = dividers[0]
+        while head_end > start and not lines[head_end - 1].prose:
+            head_end -= 1
+        if head_end > start:
+            out.append((start, head_end, sum(scores[start:head_end]), False))
+        out.append((dividers[0], end, sum(scores[dividers[0]:end]), True))
+    return out
+
+
+# A date in any language: numbers (12.12.2019, 2021-05-11) or a time beside a year.
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d\b.{0,40}\b\d{1,2}:\d\d\b|"
+                           r"\b\d{1,2}:\d\d\b.{0,40}\b(?:19|20)\d\d\b")
+
+
+def _dated(text: str) -> bool:
+    """A short line that prints a date (a dateline, a comment's or a teaser's date)."""
+    return len(text) <= 60 and (bool(_NUMERIC_DATE.search(text)) or find_date(text) is not None)
 
 
 def _is_header(text: str, slug: set[str]) -> bool:
