@@ -303,3 +303,31 @@ def test_embedded_posts_with_dates_do_not_make_an_article_a_list():
             posts[2], more[2]]
     article = parse_text("\n\n".join([MENU, *body, MENU]))
     assert article.text == "\n\n".join(body)  # the quoted posts stay, as captions do
+
+
+def test_a_cookie_notice_longer_than_the_article_is_not_the_body():
+    notice = ("This website uses cookies and similar technologies. With your consent we and our "
+              "third-party partners store and read information on your device for tracking. ")
+    datenschutz = ("Datenschutz: Mit Ihrer Einwilligung verarbeiten wir personenbezogene Daten, "
+                   "auch bei Drittanbietern in den USA, für Analyse und Werbung. ")
+    capture = "\n\n".join([MENU, *PARAGRAPHS, MENU, notice * 3, datenschutz * 3, notice * 2, "Accept"])
+    assert parse_text(capture).text == "\n\n".join(PARAGRAPHS)
+
+
+def test_encoded_data_is_not_prose():
+    blob = "PGRpdiBjbGFzcz0ic3AtZHNndm8gc3AtZHNndm8tZW1iZWRkaW5n" * 40
+    capture = "\n\n".join([MENU, *PARAGRAPHS, MENU, blob, MENU])
+    assert parse_text(capture).text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_dated_comment_inside_the_run_does_not_replace_the_article():
+    # A header streak (name, date, labels) inside the run, with less prose below it than
+    # above: the next item (a reader's comment), not the article's own header.
+    comment = ["Anna Berg", "12.12.2019", "Antworten", "Posted at 10:15",
+               "I agree with the council, the night service is overdue and the eastern suburbs "
+               "deserve it as much as anyone else does, and I say so as a driver.",
+               "My shift ends at two in the morning and until now I had to walk home for an hour, "
+               "in the rain more often than not."]
+    capture = "\n\n".join([MENU, *PARAGRAPHS, *comment, MENU])
+    article = parse_text(capture)
+    assert article.text.startswith(PARAGRAPHS[0])

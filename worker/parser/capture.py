@@ -104,6 +104,33 @@ _THREAD_HEADING = re.compile(
 )
 
 
+# A run of this many characters with no space and no letters of prose is data, not words.
+_BLOB = re.compile(r"[A-Za-z0-9+/=_%&?.:-]{120,}")
+# What a cookie, consent or data-protection notice talks about, in the languages we meet;
+# two different terms in one line make it a notice (an article on privacy law names them
+# too, but rarely two in one sentence and never as the whole of its paragraphs).
+_NOTICE_TERM = re.compile(
+    r"\b(?:cookies?|consent|privacy (?:policy|settings)|personal data|third[- ]part(?:y|ies)|"
+    r"tracking|gdpr|datenschutz\w*|einwilligung\w*|personenbezogen\w*|drittanbieter\w*|dsgvo|"
+    r"consentement|données personnelles|confidentialité|consenso|dati personali|"
+    r"datos personales|consentimiento|privasi|data pribadi|persetujuan)\b",
+    re.IGNORECASE,
+)
+_NOTICE_CLAIM = re.compile(
+    r"\b(?:(?:we|this (?:web)?site|our (?:web)?site) (?:uses?|stores?) cookies|(?:accept|allow|manage) "
+    r"(?:all )?cookies|verwendet cookies|nutzt cookies|utilise des cookies|usa (?:las )?cookies|"
+    r"utilizza (?:i )?cookie|menggunakan cookie)",
+    re.IGNORECASE,
+)
+
+
+def _is_notice(text: str) -> bool:
+    """A cookie or consent notice ("This website uses cookies…", data-protection terms)."""
+    if _NOTICE_CLAIM.search(text):
+        return True
+    return len({m.group(0).casefold()[:8] for m in _NOTICE_TERM.finditer(text)}) >= 2
+
+
 @dataclass
 class _Line:
     text: str
@@ -209,6 +236,10 @@ def _classify(text: str) -> _Line:
         len(text) >= SENTENCE_CHARS and bool(_SENTENCE_END.search(text))
         and not text.endswith(("...", "…"))
     )
+    # Encoded data (base64, a long URL) and consent notices are long but not the article:
+    # they are labels, which split them from the prose around them.
+    if prose and (_BLOB.search(text) or _is_notice(text)):
+        prose = False
     return _Line(text, boilerplate, prose and not boilerplate)
 
 
@@ -255,7 +286,13 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     )
     if not _anchored(lines, start, slug):
         # Teasers just before the article can join its run; its header then sits inside.
-        start = _inner_header_end(lines, start, end, slug) or start
+        # Teasers are brief: a header with more prose above it than below is the next
+        # item after the article (a dated teaser, a comment), not the article's own,
+        # unless it prints the headline the URL names.
+        inner = _inner_header_end(lines, start, end, slug)
+        if inner and (_prose_chars(lines, start, inner) < _prose_chars(lines, inner, end)
+                      or _names_url(lines, start, inner, slug)):
+            start = inner
     start = _after_opening_header(lines, start, end, slug)
     while start < end and not lines[start].prose:
         start += 1
@@ -292,6 +329,20 @@ def _opening_header(text: str) -> bool:
         return False
     return bool(_BYLINE.match(text)) or (
         len(_WORD.findall(text)) <= 14 and find_date(text) is not None)
+
+
+def _names_url(lines: list[_Line], start: int, end: int, slug: set[str]) -> bool:
+    """Whether the label lines just above `end` hold the headline the URL names."""
+    index = end - 1
+    while index >= start and not lines[index].prose:
+        if len(slug) >= 3 and _slug_overlap(lines[index].text, slug) >= SLUG_OVERLAP:
+            return True
+        index -= 1
+    return False
+
+
+def _prose_chars(lines: list[_Line], start: int, end: int) -> int:
+    return sum(len(line.text) for line in lines[start:end] if line.prose)
 
 
 def _closing_sentence(line: _Line) -> bool:
