@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/captures.py [--data ../shared/data] [--split tune|check|both] [-v]
 
-Each page of ../shared/data/extraction-dev (Zyte) and ../shared/data/indonesian-pages
-is turned into a capture the way a text browser prints it (benchmarks/_textdump.py:
-the <body> text, one line per block, all page furniture left in), then read by
-`worker.parser.parse_text` with the page's URL. Metric: the Zyte benchmark's (see
-../shared/data/README.md): 4-token shingle multisets, precision averaged over
-non-empty predictions, recall over non-empty truths, F1 of the two means.
+Each page of ../shared/data/extraction-dev (Zyte), ../shared/data/indonesian-pages and
+../shared/data/trafilatura-eval-dev is turned into a capture the way a text browser
+prints it (benchmarks/_textdump.py: the <body> text, one line per block, all page
+furniture left in), then read by `worker.parser.parse_text` with the page's URL.
+Metrics (see ../shared/data/README.md): for Zyte and the Indonesian pages the Zyte
+benchmark's, 4-token shingle multisets, precision averaged over non-empty
+predictions, recall over non-empty truths, F1 of the two means; for the trafilatura
+corpus its snippet metric, "with" snippets found are true positives, "without"
+snippets found false positives, P/R/F1 over all snippets, and the pages where not
+one "with" snippet was found are counted as lost.
 
 Clutter leaks: pages whose predicted body has a paragraph of the known clutter
 families ("Baca juga", "Baca berita tanpa iklan", WhatsApp channel, "Read more",
@@ -38,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
-CORPORA = {"zyte": "extraction-dev", "indonesian": "indonesian-pages"}
+CORPORA = {"zyte": "extraction-dev", "indonesian": "indonesian-pages",
+           "trafilatura-eval": "trafilatura-eval-dev"}
 SPLITS = ("tune", "check")
 
 _TOKEN = re.compile(r"\w+")
@@ -81,10 +86,22 @@ def leaks_in(truth: str, prediction: str) -> int:
     )
 
 
+def snippet_counts(prediction: str, with_: list[str], without: list[str]) -> tuple[int, int, int]:
+    """(true positives, false negatives, false positives) of one page, as trafilatura's
+    tests/eval_common.py counts them: whitespace-folded substring matches."""
+    text = " ".join(prediction.split())
+    found = sum(1 for snippet in with_ if " ".join(snippet.split()) in text)
+    leaked = sum(1 for snippet in without if " ".join(snippet.split()) in text)
+    return found, len(with_) - found, leaked
+
+
 def load_pages(folder: Path) -> list[dict]:
-    """[{id, url, truth, capture}] of one corpus, with the capture made from the HTML."""
+    """[{id, url, truth, capture}] of one corpus, with the capture made from the HTML;
+    pages of the trafilatura corpus carry "with" and "without" snippets instead of a truth."""
     from _textdump import dump_html
 
+    if (folder / "evaldata.json").is_file():
+        return _load_snippet_pages(folder, dump_html)
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
     for page_id, item in sorted(truth.items()):
@@ -94,6 +111,20 @@ def load_pages(folder: Path) -> list[dict]:
         data = gzip.decompress(gz.read_bytes()) if gz.exists() else plain.read_bytes()
         pages.append({"id": page_id, "url": item.get("url") or "",
                       "truth": item.get("articleBody") or "", "capture": dump_html(data)})
+    return pages
+
+
+def _load_snippet_pages(folder: Path, dump_html: Callable[[bytes], str]) -> list[dict]:
+    evaldata = json.loads((folder / "evaldata.json").read_text(encoding="utf-8"))
+    pages = []
+    for key, item in sorted(evaldata.items()):
+        path = folder / "html" / item["file"]
+        if not path.is_file():
+            continue
+        # The key is "hard::file" or the page's URL; only a URL names the article.
+        url = key if key.startswith(("http://", "https://")) else ""
+        pages.append({"id": key, "url": url, "with": item.get("with") or [],
+                      "without": item.get("without") or [], "capture": dump_html(path.read_bytes())})
     return pages
 
 
@@ -129,6 +160,8 @@ def extractors() -> dict[str, Callable[[str, str], str]]:
 
 
 def score(name: str, extract: Callable[[str, str], str], pages: list[dict], verbose: bool) -> dict:
+    if pages and "with" in pages[0]:
+        return score_snippets(name, extract, pages, verbose)
     precisions, recalls, leaks, leak_pages = [], [], 0, 0
     start = time.perf_counter()
     predictions = [extract(page["capture"], page["url"]) for page in pages]
@@ -153,6 +186,29 @@ def score(name: str, extract: Callable[[str, str], str], pages: list[dict], verb
             "pages_s": len(pages) / elapsed if elapsed else 0.0}
 
 
+def score_snippets(name: str, extract: Callable[[str, str], str], pages: list[dict],
+                   verbose: bool) -> dict:
+    """The trafilatura corpus: P/R/F1 over all snippets of all pages, and pages lost."""
+    tp = fn = fp = lost = empty = leak_pages = 0
+    start = time.perf_counter()
+    predictions = [extract(page["capture"], page["url"]) for page in pages]
+    elapsed = time.perf_counter() - start
+    for page, prediction in zip(pages, predictions, strict=True):
+        found, missed, leaked = snippet_counts(prediction, page["with"], page["without"])
+        tp, fn, fp = tp + found, fn + missed, fp + leaked
+        lost += bool(page["with"]) and not found
+        leak_pages += bool(leaked)
+        empty += not prediction.strip()
+        if verbose:
+            print(f"    {name[:20]:20} {page['id'][:50]:50} found={found}/{len(page['with'])} "
+                  f"leaked={leaked}/{len(page['without'])}")
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"extractor": name, "f1": 2 * p * r / (p + r) if p + r else 0.0, "precision": p,
+            "recall": r, "leaks": fp, "leak_pages": leak_pages, "pages": len(pages), "empty": empty,
+            "lost": lost, "pages_s": len(pages) / elapsed if elapsed else 0.0}
+
+
 def score_captures(data_root: str, split: str, *, references: bool = True,
                    verbose: bool = False) -> list[dict]:
     """One row per corpus, split and extractor: F1, precision, recall, leaks, pages…
@@ -169,7 +225,7 @@ def score_captures(data_root: str, split: str, *, references: bool = True,
     rows = []
     for corpus, folder_name in CORPORA.items():
         folder = Path(data_root) / folder_name
-        if not (folder / "ground-truth.json").is_file():
+        if not ((folder / "ground-truth.json").is_file() or (folder / "evaldata.json").is_file()):
             continue
         pages = load_pages(folder)
         for part in wanted:
@@ -193,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: no benchmark data under {args.data}")
         return 0
     print("| corpus | split | extractor | F1 | precision | recall | clutter leaks (pages) "
-          "| empty | pages | pages/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| lost | empty | pages | pages/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
+        # The snippet corpus has no clutter families: its leaks are "without" snippets found.
+        leaks = f"{row['leaks']} ({row['leak_pages']})" + (" without-snippets" if "lost" in row else "")
         print(f"| {row['corpus']} | {row['split']} | {row['extractor']} | {row['f1']:.3f} "
-              f"| {row['precision']:.3f} | {row['recall']:.3f} | {row['leaks']} ({row['leak_pages']}) "
+              f"| {row['precision']:.3f} | {row['recall']:.3f} | {leaks} | {row.get('lost', '-')} "
               f"| {row['empty']} | {row['pages']} | {row['pages_s']:.0f} |")
     return 0
 

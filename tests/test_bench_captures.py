@@ -10,7 +10,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from captures import leaks_in, score_captures, split_of  # noqa: E402
+from captures import leaks_in, score_captures, snippet_counts, split_of  # noqa: E402
 
 ARTICLE = ("<p>Yerevan and Baku agreed on Tuesday to reopen two border crossings closed for three "
            "decades, officials said after a day of talks in Brussels.</p>"
@@ -67,3 +67,29 @@ def test_score_captures_rows(tmp_path):
 def test_a_leak_is_clutter_the_truth_does_not_have():
     assert leaks_in("Body text.", "Body text.\n\nBaca juga: Other story") == 1
     assert leaks_in("Read more: as the truth says", "Read more: as the truth says") == 0
+
+
+def test_snippet_corpus_counts_found_leaked_and_lost_pages(tmp_path):
+    folder = tmp_path / "trafilatura-eval-dev"
+    (folder / "html").mkdir(parents=True)
+    evaldata = {}
+    for n in range(8):
+        html = (f"<html><body><ul>{MENU}</ul><h1>Border crossings to reopen</h1>{ARTICLE}"
+                f"<ul>{MENU}</ul></body></html>")
+        (folder / "html" / f"p{n}.html").write_bytes(html.encode("utf-8"))
+        evaldata[f"https://example.org/p{n}"] = {
+            "file": f"p{n}.html", "with": ["reopen two border crossings", "left without a joint"],
+            "without": ["Section 3", "Ceasefire holds"]}
+    (folder / "evaldata.json").write_text(json.dumps(evaldata), encoding="utf-8")
+    rows = score_captures(str(tmp_path), "both")
+    ours = [row for row in rows if row["extractor"] == "newswatch parse_text"]
+    assert sum(row["pages"] for row in ours) == 8
+    for row in ours:
+        assert row["corpus"] == "trafilatura-eval"
+        assert row["f1"] == 1.0 and row["lost"] == 0 and row["leaks"] == 0
+    whole = [row for row in rows if row["extractor"] == "whole capture"]
+    assert all(row["leaks"] == 2 * row["pages"] and row["precision"] == 0.5 for row in whole)
+
+
+def test_snippets_match_after_folding_whitespace():
+    assert snippet_counts("a  b\nc d", ["a b c", "x"], ["c d", "y"]) == (1, 1, 1)

@@ -241,3 +241,93 @@ def test_html_and_text_are_told_apart_by_content():
     assert looks_like_markup("<p>one</p>")
     assert looks_like_markup("Tom &amp; Jerry")
     assert not looks_like_markup("Tom & Jerry, 3 < 4")
+
+
+# ------------------------------------------------------------------ general rules, one capture each
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday to extend the night bus service to the eastern suburbs, "
+    "after two years of petitions from shift workers.",
+    "The new routes start in March and will run every twenty minutes between midnight and five "
+    "in the morning, the transport office said.",
+    "Councillors who opposed the plan said the money would be better spent on the daytime "
+    "network, which carries far more passengers.",
+]
+MENU = "\n".join(["Home", "News", "Sport", "Weather", "Contact"])
+
+
+def test_a_line_printed_twice_is_furniture_the_second_time():
+    caption = ("Night buses waiting at the central depot before the first run of the extended "
+               "service to the eastern suburbs")  # prose-length, as image captions often are
+    capture = "\n\n".join([caption, MENU, PARAGRAPHS[0], caption,
+                           PARAGRAPHS[1], PARAGRAPHS[1], PARAGRAPHS[2], MENU])  # then a pull quote
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_run_opening_with_headline_and_byline_starts_below_them():
+    capture = "\n\n".join([
+        MENU, "Night buses to run until dawn in the eastern suburbs",
+        "By Jane Whitfield on Monday, November 18th, 2019 at 11:08 a.m.",
+        *PARAGRAPHS, MENU])
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+    assert article.title == "Night buses to run until dawn in the eastern suburbs"
+    assert article.authors == ("Jane Whitfield",)
+
+
+def test_a_standfirst_above_the_dateline_stays_in_the_body():
+    standfirst = ("Shift workers have asked for a night service for two years; from March they will "
+                  "have one, at a cost the council puts at four million a year.")
+    capture = "\n\n".join([MENU, "Night buses to run until dawn", standfirst,
+                           "18 November 2019", *PARAGRAPHS, MENU])
+    article = parse_text(capture)
+    assert article.text.split("\n\n")[0] == standfirst
+
+
+def test_comments_divided_by_their_dates_do_not_outweigh_the_article():
+    comments = []
+    for n, name in enumerate(["Robs", "Anonim", "Kris", "Marta", "Olek"]):
+        comments += [name, f"wtorek, 1{n} maja 2021, 22:3{n}",
+                     f"Comment number {n}: " + "the council never listens to anyone in the east, and "
+                     "this decision will not change that, whatever they promise before the vote. " * 2]
+    capture = "\n\n".join([MENU, *PARAGRAPHS, "Komentarze", *comments, MENU])
+    article = parse_text(capture)
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_embedded_posts_with_dates_do_not_make_an_article_a_list():
+    posts = [f"— Mayor (@mayor) March 1{n}, 2020" for n in range(3)]
+    more = [text.replace("the", "that") for text in PARAGRAPHS]  # more paragraphs of prose
+    body = [PARAGRAPHS[0], posts[0], PARAGRAPHS[1], more[0], posts[1], PARAGRAPHS[2], more[1],
+            posts[2], more[2]]
+    article = parse_text("\n\n".join([MENU, *body, MENU]))
+    assert article.text == "\n\n".join(body)  # the quoted posts stay, as captions do
+
+
+def test_a_cookie_notice_longer_than_the_article_is_not_the_body():
+    notice = ("This website uses cookies and similar technologies. With your consent we and our "
+              "third-party partners store and read information on your device for tracking. ")
+    datenschutz = ("Datenschutz: Mit Ihrer Einwilligung verarbeiten wir personenbezogene Daten, "
+                   "auch bei Drittanbietern in den USA, für Analyse und Werbung. ")
+    capture = "\n\n".join([MENU, *PARAGRAPHS, MENU, notice * 3, datenschutz * 3, notice * 2, "Accept"])
+    assert parse_text(capture).text == "\n\n".join(PARAGRAPHS)
+
+
+def test_encoded_data_is_not_prose():
+    blob = "PGRpdiBjbGFzcz0ic3AtZHNndm8gc3AtZHNndm8tZW1iZWRkaW5n" * 40
+    capture = "\n\n".join([MENU, *PARAGRAPHS, MENU, blob, MENU])
+    assert parse_text(capture).text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_dated_comment_inside_the_run_does_not_replace_the_article():
+    # A header streak (name, date, labels) inside the run, with less prose below it than
+    # above: the next item (a reader's comment), not the article's own header.
+    comment = ["Anna Berg", "12.12.2019", "Antworten", "Posted at 10:15",
+               "I agree with the council, the night service is overdue and the eastern suburbs "
+               "deserve it as much as anyone else does, and I say so as a driver.",
+               "My shift ends at two in the morning and until now I had to walk home for an hour, "
+               "in the rain more often than not."]
+    capture = "\n\n".join([MENU, *PARAGRAPHS, *comment, MENU])
+    article = parse_text(capture)
+    assert article.text.startswith(PARAGRAPHS[0])

@@ -45,9 +45,16 @@ BLOCK_GAP = 7
 # Runs starting this few lines under a comments heading count this share of their worth.
 THREAD_LINES = 12
 THREAD_WEIGHT = 0.25
+# Dividers (dated lines, a label repeated) that make a run a list of items, not an article.
+LISTING_DIVIDERS = 3
+LISTING_ITEMS = 1.5
 # A run under an article header wins over a stronger later one worth at least this share.
 ANCHORED_SHARE = 0.3
 ANCHOR_LINES = 8
+# A header line (dateline, byline) among a run's first OPENING_LINES lines, after no more
+# than this share of its prose, opens the article: the body starts below it.
+OPENING_LINES = 8
+OPENING_SHARE = 0.15
 # Label lines in a row, one of them a header, that mark an article header inside a run.
 HEADER_STREAK = 3
 # Share of words a headline has in common with the URL slug to be recognised by it.
@@ -97,6 +104,33 @@ _THREAD_HEADING = re.compile(
 )
 
 
+# A run of this many characters with no space and no letters of prose is data, not words.
+_BLOB = re.compile(r"[A-Za-z0-9+/=_%&?.:-]{120,}")
+# What a cookie, consent or data-protection notice talks about, in the languages we meet;
+# two different terms in one line make it a notice (an article on privacy law names them
+# too, but rarely two in one sentence and never as the whole of its paragraphs).
+_NOTICE_TERM = re.compile(
+    r"\b(?:cookies?|consent|privacy (?:policy|settings)|personal data|third[- ]part(?:y|ies)|"
+    r"tracking|gdpr|datenschutz\w*|einwilligung\w*|personenbezogen\w*|drittanbieter\w*|dsgvo|"
+    r"consentement|données personnelles|confidentialité|consenso|dati personali|"
+    r"datos personales|consentimiento|privasi|data pribadi|persetujuan)\b",
+    re.IGNORECASE,
+)
+_NOTICE_CLAIM = re.compile(
+    r"\b(?:(?:we|this (?:web)?site|our (?:web)?site) (?:uses?|stores?) cookies|(?:accept|allow|manage) "
+    r"(?:all )?cookies|verwendet cookies|nutzt cookies|utilise des cookies|usa (?:las )?cookies|"
+    r"utilizza (?:i )?cookie|menggunakan cookie)",
+    re.IGNORECASE,
+)
+
+
+def _is_notice(text: str) -> bool:
+    """A cookie or consent notice ("This website uses cookies…", data-protection terms)."""
+    if _NOTICE_CLAIM.search(text):
+        return True
+    return len({m.group(0).casefold()[:8] for m in _NOTICE_TERM.finditer(text)}) >= 2
+
+
 @dataclass
 class _Line:
     text: str
@@ -135,6 +169,18 @@ def mark_widgets(lines: list[_Line]) -> None:
             in_widget = True
         if in_widget:
             line.boilerplate = True
+
+
+def mark_repeats(lines: list[_Line]) -> None:
+    """A prose-length line printed again further down is a caption, a teaser or a pull
+    quote shown twice, never new article text: its later copies are furniture."""
+    # Only the later copies: the first may be the paragraph a pull quote repeats.
+    seen: set[str] = set()
+    for line in lines:
+        if line.prose:
+            if line.text in seen:
+                line.prose, line.boilerplate = False, True
+            seen.add(line.text)
 
 
 def looks_like_html(text: str) -> bool:
@@ -190,6 +236,10 @@ def _classify(text: str) -> _Line:
         len(text) >= SENTENCE_CHARS and bool(_SENTENCE_END.search(text))
         and not text.endswith(("...", "…"))
     )
+    # Encoded data (base64, a long URL) and consent notices are long but not the article:
+    # they are labels, which split them from the prose around them.
+    if prose and (_BLOB.search(text) or _is_notice(text)):
+        prose = False
     return _Line(text, boilerplate, prose and not boilerplate)
 
 
@@ -223,8 +273,8 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     article comes before its comments and the teasers that follow it, and comment
     threads or teaser lists can outweigh a short article.
     """
-    found = [(s, e, score * (THREAD_WEIGHT if _in_thread(lines, s) else 1.0))
-             for s, e, score in runs(lines)]
+    found = [(s, e, score * (THREAD_WEIGHT if listing or _in_thread(lines, s) else 1.0))
+             for s, e, score, listing in split_listings(lines, runs(lines))]
     if not found:
         return 0, 0
     strongest = max(score for _, _, score in found)
@@ -236,7 +286,14 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     )
     if not _anchored(lines, start, slug):
         # Teasers just before the article can join its run; its header then sits inside.
-        start = _inner_header_end(lines, start, end, slug) or start
+        # Teasers are brief: a header with more prose above it than below is the next
+        # item after the article (a dated teaser, a comment), not the article's own,
+        # unless it prints the headline the URL names.
+        inner = _inner_header_end(lines, start, end, slug)
+        if inner and (_prose_chars(lines, start, inner) < _prose_chars(lines, inner, end)
+                      or _names_url(lines, start, inner, slug)):
+            start = inner
+    start = _after_opening_header(lines, start, end, slug)
     while start < end and not lines[start].prose:
         start += 1
     # The next header (a teaser's date and headline, a dated comment) ends the article.
@@ -245,6 +302,47 @@ def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
     while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
         end -= 1
     return start, end
+
+
+def _after_opening_header(lines: list[_Line], start: int, end: int, slug: set[str]) -> int:
+    """Where the body begins when the run opens with the article's header (headline,
+    dateline, byline, caption): after the last header line among its first lines, as
+    long as what precedes it is a small share of the run and holds no paragraph, the way the HTML extractor
+    starts an article below its <header>."""
+    total = sum(len(line.text) for line in lines[start:end] if line.prose)
+    before, cut = 0, start
+    for index in range(start, min(end, start + OPENING_LINES)):
+        line = lines[index]
+        if before > OPENING_SHARE * total or len(line.text) >= PROSE_CHARS:
+            break  # a paragraph of prose: the article (a standfirst) has begun
+        if _opening_header(line.text):
+            cut = index + 1
+        if line.prose:
+            before += len(line.text)
+    return cut
+
+
+def _opening_header(text: str) -> bool:
+    """A dateline or byline line: short, a date or a "By …" and little else, so that a
+    body sentence that mentions a date is not one."""
+    if len(text) > 100:
+        return False
+    return bool(_BYLINE.match(text)) or (
+        len(_WORD.findall(text)) <= 14 and find_date(text) is not None)
+
+
+def _names_url(lines: list[_Line], start: int, end: int, slug: set[str]) -> bool:
+    """Whether the label lines just above `end` hold the headline the URL names."""
+    index = end - 1
+    while index >= start and not lines[index].prose:
+        if len(slug) >= 3 and _slug_overlap(lines[index].text, slug) >= SLUG_OVERLAP:
+            return True
+        index -= 1
+    return False
+
+
+def _prose_chars(lines: list[_Line], start: int, end: int) -> int:
+    return sum(len(line.text) for line in lines[start:end] if line.prose)
 
 
 def _closing_sentence(line: _Line) -> bool:
@@ -257,6 +355,40 @@ def _in_thread(lines: list[_Line], start: int) -> bool:
     Reply", "Kommentare"): readers' prose, however long, is not the article."""
     return any(_THREAD_HEADING.match(line.text)
                for line in lines[max(0, start - THREAD_LINES):start])
+
+
+def split_listings(lines: list[_Line], found: list[tuple[int, int, float]]
+                   ) -> list[tuple[int, int, float, bool]]:
+    """Runs as (start, end, score, is_listing): a run whose prose is divided by dated lines
+    ("11 May 2021, 22:32", a comment's or a teaser's date) is a list of items, not an
+    article, which prints its date once, above it. When such a list follows an article in
+    the same run (the comments under it), the run is cut where the list begins."""
+    scores = line_scores(lines)
+    out: list[tuple[int, int, float, bool]] = []
+    for start, end, score in found:
+        dividers = [i for i in range(start, end) if not lines[i].prose and _dated(lines[i].text)]
+        items = sum(1 for line in lines[dividers[0]:end] if line.prose) if dividers else 0
+        # About one item per date; embedded posts quoted in an article are sparser.
+        if len(dividers) < LISTING_DIVIDERS or items > LISTING_ITEMS * len(dividers):
+            out.append((start, end, score, False))
+            continue
+        head_end = dividers[0]
+        while head_end > start and not lines[head_end - 1].prose:
+            head_end -= 1
+        if head_end > start:
+            out.append((start, head_end, sum(scores[start:head_end]), False))
+        out.append((dividers[0], end, sum(scores[dividers[0]:end]), True))
+    return out
+
+
+# A date in any language: numbers (12.12.2019, 2021-05-11) or a time beside a year.
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d\b.{0,40}\b\d{1,2}:\d\d\b|"
+                           r"\b\d{1,2}:\d\d\b.{0,40}\b(?:19|20)\d\d\b")
+
+
+def _dated(text: str) -> bool:
+    """A short line that prints a date (a dateline, a comment's or a teaser's date)."""
+    return len(text) <= 60 and (bool(_NUMERIC_DATE.search(text)) or find_date(text) is not None)
 
 
 def _is_header(text: str, slug: set[str]) -> bool:
@@ -301,6 +433,7 @@ class Capture:
 def read_capture(text: str, url: str = "") -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = [_classify(line) for line in capture_lines(text)]
+    mark_repeats(lines)
     mark_widgets(lines)
     start, end = body_span(lines, url)
     paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
@@ -396,7 +529,7 @@ def _byline(header: list[str], outlet: str = "") -> list[str]:
             return split_names(credit.group("names"))
         match = _BYLINE.match(text)
         if match and len(text) <= 100:
-            names = split_names(match.group("names"))
+            names = split_names(_without_date(match.group("names")))
             if names:
                 return names
         if _CREDIT_LABEL.match(text):
@@ -404,6 +537,23 @@ def _byline(header: list[str], outlet: str = "") -> list[str]:
                 if 0 <= neighbour < len(header) and _name_like(header[neighbour]):
                     return split_names(header[neighbour])
     return []
+
+
+# Where a byline's date begins: a separator, then a day, a month or a number.
+_DATE_TAIL = re.compile(
+    r"(?:\s*[,|•·]\s*|\s+(?:on|am|le|el|pada|updated|published)\s+)(?=\d|(?:mon|tue|wed|thu|fri|sat|"
+    r"sun|jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|agu|sep|o[ck]t|nov|de[cz]|des|senin|selasa|rabu|"
+    r"kamis|jumat|sabtu|minggu|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag)\w*\b)",
+    re.IGNORECASE)
+
+
+def _without_date(names: str) -> str:
+    """"Jane Whitfield on Monday, November 18th, 2019" names Jane Whitfield: a byline
+    that also prints the date ends where the date begins."""
+    match = _DATE_TAIL.search(names)
+    if match and find_date(names[match.start():]) is not None:
+        return names[:match.start()]
+    return names
 
 
 def _name_like(text: str) -> bool:
