@@ -22,6 +22,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    connection: Any = field(default=None, repr=False, compare=False)  # the server's socket
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -53,7 +54,7 @@ class HTTPServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = Request(self.command, self.path, dict(self.headers.items()), body)
+                request = Request(self.command, self.path, dict(self.headers.items()), body, self.connection)
                 owner.requests.append(request)
                 route = owner.routes.get(self.path.split("?", 1)[0] if self.path not in owner.routes else self.path)
                 if route is None:
