@@ -1,5 +1,5 @@
-"""Brokers of a test's own, on free loopback ports, that a test may stop and start again
-(never the machine's own Redis or RabbitMQ)."""
+"""A RabbitMQ node of a test's own, on free loopback ports, that a test may stop and start
+again (never the machine's own). Its Redis counterpart is faults.PrivateRedis."""
 
 from __future__ import annotations
 
@@ -10,43 +10,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-import redis
 from servers import free_port, wait_for
-
-
-class PrivateRedis:
-    """A redis-server of the test's own (never the machine's), AOF on, restartable."""
-
-    def __init__(self, folder) -> None:
-        self.folder, self.port = folder, free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-             "--bind", "127.0.0.1", "--appendonly", "yes", "--dir", str(self.folder),
-             "--save", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        wait_for(lambda: _pings(client), timeout=10, what="redis-server to answer")
-        client.close()
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: Redis flushes the AOF and exits
-            self.process.wait(timeout=10)
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
@@ -88,6 +52,9 @@ class PrivateRabbitMQ:
                                             stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: _accepts(self.port), timeout=60, what="RabbitMQ to listen")
         return self
+
+    def close(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """SIGTERM to the Erlang VM: RabbitMQ's orderly shutdown."""

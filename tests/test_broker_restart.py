@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from brokers import RABBITMQ_SERVER, PrivateRabbitMQ, PrivateRedis
+from brokers import RABBITMQ_SERVER, PrivateRabbitMQ
 from conftest import ROOT, subprocess_env
+from faults import PrivateRedis
 from processes import CeleryProcesses
 from servers import wait_for
 
@@ -22,9 +23,10 @@ def private_server(server_class, folder, installed: bool):
     if not installed:
         pytest.skip(f"{server_class.__name__} needs a server that is not installed")
     folder.mkdir()
-    server = server_class(folder).start()
+    server = server_class(folder)
+    server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
