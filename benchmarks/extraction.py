@@ -325,7 +325,7 @@ def report_captures(data_root: Path) -> None:
     if scorer is None:
         return
     print("\n### Text captures (benchmarks/captures.py)")
-    for split in (*SPLITS, "all"):
+    for split in (*SPLITS, "both"):  # captures.py names the union of the halves "both"
         for row in scorer(data_root, split):
             print(f"| {split} | " + " | ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                                for k, v in row.items()) + " |", flush=True)
