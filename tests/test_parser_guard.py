@@ -107,6 +107,14 @@ def test_a_brief_body_gets_the_paragraphs_of_a_second_opinion_that_disagrees(opi
     assert article.text == "\n\n".join(SENTENCES[:5])  # nothing shared: theirs after ours
 
 
+def test_a_second_opinion_of_a_menu_label_is_never_taken(opinions):
+    calls, answer = opinions
+    answer["paragraphs"] = ["Home"]
+    article = parse_html(page("<nav><a href='/'>Home</a></nav>"), URL)
+    assert calls == [URL]
+    assert article.text == ""
+
+
 def test_a_brief_body_is_kept_when_the_second_opinion_agrees(opinions):
     calls, answer = opinions
     answer["paragraphs"] = SENTENCES[:2] + ["Share this story"]

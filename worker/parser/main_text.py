@@ -18,6 +18,8 @@ from .boilerplate import is_boilerplate_line
 from .plausible import implausible, worth_a_second_look
 from .second_opinion import second_opinion
 
+# An alternative shorter than this (a nav label like "Home") is never taken.
+MIN_OPINION_CHARS = 80
 # An alternative replaces our body only when it is this much longer (in characters).
 REPLACE_FACTOR = 1.5
 # An alternative "disagrees" with our body when less than this share of its word 4-grams
@@ -48,6 +50,8 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
         alternatives.append(lambda: second_opinion(html, url))
     for alternative in alternatives:
         candidate = alternative() or []
+        if _chars(candidate) < MIN_OPINION_CHARS:
+            continue  # a menu label or a caption is no story, whatever ours was
         if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
             paragraphs = candidate
             if implausible(paragraphs, yardstick) is None:
