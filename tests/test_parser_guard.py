@@ -12,7 +12,8 @@ from worker.parser import parse_html
 from worker.parser.boilerplate import is_boilerplate_line
 from worker.parser.clean import furniture_kind
 from worker.parser.document import parse_tree
-from worker.parser.plausible import implausible
+from worker.parser.main_text import agreement, merge_missing
+from worker.parser.plausible import BRIEF_CHARS, implausible, worth_a_second_look
 from worker.parser.second_opinion import second_opinion
 
 URL = "https://news.example.org/2024/05/01/story"
@@ -65,9 +66,62 @@ def test_implausible_names_the_failure():
 
 def test_a_plausible_body_takes_the_fast_path(opinions):
     calls, _ = opinions
-    article = parse_html(page(f"<article>{STORY}</article><aside>{RELATED}</aside>"), URL)
-    assert article.text == STORY_TEXT
-    assert calls == []  # no second opinion for a body that looks right
+    longer = SENTENCES + [s.replace("the ", "their ") for s in SENTENCES]
+    assert sum(map(len, longer)) >= BRIEF_CHARS
+    article = parse_html(page(f"<article>{''.join(f'<p>{s}</p>' for s in longer)}</article>"
+                              f"<aside>{RELATED}</aside>"), URL)
+    assert article.text == "\n\n".join(longer)
+    assert calls == []  # no second opinion for a body that looks right and is not brief
+
+
+def test_a_brief_body_is_worth_a_second_look():
+    assert worth_a_second_look(["x" * 800], 1000)  # plausible, but brief
+    assert implausible(["x" * 800], 1000) is None
+    assert not worth_a_second_look(["x" * 1200], 1000)
+    assert worth_a_second_look(["x" * 1200], 5000)  # partial
+
+
+def test_agreement_is_the_share_of_the_other_body_found_in_ours():
+    assert agreement(SENTENCES, SENTENCES[:3]) == 1.0
+    assert agreement(SENTENCES[:3], SENTENCES[3:]) == 0.0
+    assert agreement(SENTENCES[:3], []) == 1.0
+    assert 0.4 < agreement(SENTENCES[:3], SENTENCES) < 0.6
+
+
+def test_merge_missing_keeps_our_order_and_places_their_paragraphs_after_shared_ones():
+    ours = [SENTENCES[0], SENTENCES[2]]
+    theirs = [SENTENCES[1], SENTENCES[2], "Read more: other stories", SENTENCES[3]]
+    # SENTENCES[1] comes before any shared paragraph: it goes first; the furniture line
+    # is left out; SENTENCES[3] follows the shared SENTENCES[2].
+    assert merge_missing(ours, theirs) == [SENTENCES[1], SENTENCES[0], SENTENCES[2], SENTENCES[3]]
+
+
+def test_a_brief_body_gets_the_paragraphs_of_a_second_opinion_that_disagrees(opinions):
+    # One post of a thread kept, the others dropped: the second opinion, mostly other
+    # text, is not 1.5x longer, but what it has that we lack is added.
+    calls, answer = opinions
+    answer["paragraphs"] = SENTENCES[2:5]
+    html = page(f"<article>{''.join(f'<p>{s}</p>' for s in SENTENCES[:2])}</article>")
+    article = parse_html(html, URL)
+    assert calls == [URL]
+    assert article.text == "\n\n".join(SENTENCES[:5])  # nothing shared: theirs after ours
+
+
+def test_a_second_opinion_of_a_menu_label_is_never_taken(opinions):
+    calls, answer = opinions
+    answer["paragraphs"] = ["Home"]
+    article = parse_html(page("<nav><a href='/'>Home</a></nav>"), URL)
+    assert calls == [URL]
+    assert article.text == ""
+
+
+def test_a_brief_body_is_kept_when_the_second_opinion_agrees(opinions):
+    calls, answer = opinions
+    answer["paragraphs"] = SENTENCES[:2] + ["Share this story"]
+    html = page(f"<article>{''.join(f'<p>{s}</p>' for s in SENTENCES[:3])}</article>")
+    article = parse_html(html, URL)
+    assert calls == [URL]
+    assert article.text == "\n\n".join(SENTENCES[:3])
 
 
 def test_a_caption_only_result_is_replaced_by_a_longer_second_opinion(opinions):

@@ -2,9 +2,11 @@
 
 1. Our extractor (body.py) on the page tree; a container the publisher marked
    itemprop=articleBody is taken at its word.
-2. Otherwise, when the result looks implausible (plausible.py), the publisher's own JSON-LD
-   articleBody, then trafilatura (second_opinion.py), each replacing our result only
-   when it brings clearly more text: a second opinion that is not better is ignored.
+2. Otherwise, when the result looks implausible or brief (plausible.py), the publisher's
+   own JSON-LD articleBody, then trafilatura (second_opinion.py). Each replaces our result
+   when it brings clearly more text; one that mostly disagrees with ours (most of its text
+   is not in ours: we kept the wrong block, or one post of a thread) adds the paragraphs
+   we lack; one that largely agrees and is not longer is ignored.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from __future__ import annotations
 from lxml import etree
 
 from .body import extract_body, json_ld_body, paragraph_chars
-from .plausible import implausible
+from .boilerplate import is_boilerplate_line
+from .plausible import implausible, worth_a_second_look
 from .second_opinion import second_opinion
 
-# An alternative replaces our body only when it is this much longer (in characters),
-# and has at least one paragraph this long: a menu label or a caption is no article.
+# An alternative shorter than this (a nav label like "Home") is never taken.
+MIN_OPINION_CHARS = 80
+# An alternative replaces our body only when it is this much longer (in characters).
 REPLACE_FACTOR = 1.5
-MIN_PROSE_PARAGRAPH = 80
+# An alternative "disagrees" with our body when less than this share of its word 4-grams
+# are in ours: then neither is trusted alone, and its missing paragraphs are added.
+AGREEMENT = 0.5
+SHINGLE = 4
+# ...unless it is much shorter than ours: a different caption or teaser, not missing text.
+MIN_MERGE_SHARE = 0.5
 # Real pages have a few thousand elements (under 7,000 in all benchmark pages); on a tree
 # larger than this the second opinion is skipped, because its time grows with the tree
 # (20 MB of tags took it 10 s) and such a page is junk, not a story we failed to read.
@@ -33,7 +42,7 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
     yardstick = max(paragraph_chars(root), _chars(from_ld))
     body = extract_body(root)
     paragraphs = body.paragraphs
-    if body.marked or implausible(paragraphs, yardstick) is None:
+    if body.marked or not worth_a_second_look(paragraphs, yardstick):
         # itemprop=articleBody is the publisher's word: no second opinion
         return _without_title(paragraphs, title)
     alternatives = [lambda: from_ld]
@@ -41,12 +50,47 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
         alternatives.append(lambda: second_opinion(html, url))
     for alternative in alternatives:
         candidate = alternative() or []
-        if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs) and any(
-                len(paragraph) >= MIN_PROSE_PARAGRAPH for paragraph in candidate):
+        if _chars(candidate) < MIN_OPINION_CHARS:
+            continue  # a menu label or a caption is no story, whatever ours was
+        if _chars(candidate) > REPLACE_FACTOR * _chars(paragraphs):
             paragraphs = candidate
             if implausible(paragraphs, yardstick) is None:
                 break
+        elif (_chars(candidate) >= MIN_MERGE_SHARE * _chars(paragraphs)
+              and agreement(paragraphs, candidate) < AGREEMENT):
+            paragraphs = merge_missing(paragraphs, candidate)
     return _without_title(paragraphs, title)
+
+
+def _shingles(paragraphs: list[str]) -> set[tuple[str, ...]]:
+    words = " ".join(paragraphs).split()
+    if not words:
+        return set()
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+
+
+def agreement(ours: list[str], theirs: list[str]) -> float:
+    """Share of the other body's word 4-grams that are also in ours (1.0 when it is empty)."""
+    other = _shingles(theirs)
+    return len(other & _shingles(ours)) / len(other) if other else 1.0
+
+
+def merge_missing(ours: list[str], theirs: list[str]) -> list[str]:
+    """Our paragraphs plus the other body's paragraphs that ours lacks, each placed after
+    the last paragraph both bodies share before it (their order kept; after all of ours
+    when they share none), furniture lines left out."""
+    merged = [" ".join(p.split()) for p in ours]
+    ours_text = "\n".join(merged)
+    lines = [line for line in (" ".join(p.split()) for p in theirs) if line]
+    position = 0 if any(line in ours_text for line in lines) else len(merged)
+    for line in lines:
+        shared = next((i for i, p in enumerate(merged) if line in p), None)
+        if shared is not None:
+            position = shared + 1
+        elif not is_boilerplate_line(line):
+            merged.insert(position, line)
+            position += 1
+    return merged
 
 
 def _chars(paragraphs: list[str]) -> int:

@@ -14,6 +14,10 @@ MIN_CHARS = 500
 # A body holding less than this share of the page's sentence-length paragraphs probably
 # kept one block of a story spread over several (or a sidebar beside it).
 MIN_SHARE = 0.3
+# Below this many characters a body is plausible but thin: a short story, or the one
+# post of a thread, the intro of a page whose list or table we dropped. A second opinion
+# costs little next to a lost page, and is only taken where it clearly adds (main_text.py).
+BRIEF_CHARS = 1000
 
 
 def implausible(paragraphs: list[str], page_paragraph_chars: int) -> str | None:
@@ -26,3 +30,9 @@ def implausible(paragraphs: list[str], page_paragraph_chars: int) -> str | None:
     if chars < MIN_SHARE * page_paragraph_chars:
         return "partial"
     return None
+
+
+def worth_a_second_look(paragraphs: list[str], page_paragraph_chars: int) -> bool:
+    """Implausible, or plausible but brief enough that a second opinion may add to it."""
+    return (implausible(paragraphs, page_paragraph_chars) is not None
+            or sum(len(p) for p in paragraphs) < BRIEF_CHARS)
