@@ -58,6 +58,9 @@ class Topic:
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     min_score: float = 0.0
+    # The named term lists (config `terms:`) its query uses as @name, flattened:
+    # ((name, (term, term, …)), …). A topic carries them so it compiles on its own.
+    term_lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,9 @@ class Config:
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
     settings: Settings
+    # Named term lists (`terms:`), flattened: name -> its terms. Draft queries
+    # (`newswatch backtest --query`, `search`) may use them as @name too.
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     # Lookups by id run on every poll and delivery: dicts, not scans of 10,000 sources.
     # A missing id raises StopIteration, as callers expect of a failed lookup.
