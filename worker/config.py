@@ -30,7 +30,7 @@ CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold"}
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -456,6 +456,11 @@ class _Validator:
             node = next(n for n in nodes if "redis_url" in n.value)
             self.problem(node.value["redis_url"], "settings.redis_url",
                          "must start with redis://, rediss:// or unix://")
+        database_url = values.get("database_url") or ""
+        if database_url and not re.match(r"^postgres(ql)?://", database_url):
+            node = next(n for n in nodes if "database_url" in n.value)
+            self.problem(node.value["database_url"], "settings.database_url",
+                         "must start with postgresql:// (or postgres://)")
         return Settings(**values)
 
 
@@ -543,6 +548,8 @@ def secrets_of(config: Config) -> list[str]:
                     if isinstance(item, str):
                         found.extend(_url_password(item))
     found.extend(_url_password(config.settings.redis_url))
+    found.extend(_url_password(config.settings.database_url))
+    found.append(config.settings.web_password)
     return [s for s in found if len(s) >= 3]
 
 

@@ -94,6 +94,9 @@ class Settings:
     metrics_address: str = "127.0.0.1"
     near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that
     # republications of the same wire story can be named in it (also_reported_by)
+    history: float = 30 * 24 * 3600.0  # keep every parsed article this long; 0 = off
+    database_url: str = ""  # PostgreSQL for history (distributed mode)
+    web_password: str = ""  # HTTP Basic (user newswatch) for `newswatch web` off loopback
 
 
 @dataclass(frozen=True)  # no slots: the id indexes below are cached on the instance
