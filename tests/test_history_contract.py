@@ -153,6 +153,8 @@ def test_alerts_per_day_and_latest_alerts(history):
         ("c", "mail"), ("b", "mail"), ("a", "hook"), ("a", "mail")]
     assert latest[0].title == "C" and latest[0].url.endswith("/c") and latest[0].source_id == "s1"
     assert len(history.latest_alerts("t", 2)) == 2
+    assert history.describe(["a", "c", "missing"]) == {"a": ("A", day1), "c": ("C", day2 + 60)}
+    assert history.describe([]) == {}
 
 
 def test_migrations_are_applied_once_and_recorded(history, tmp_path):

@@ -38,7 +38,9 @@ def open_history(settings: Settings) -> History:
         except psycopg.Error as error:
             from ..logs import redact
 
-            raise HistoryUnavailable(f"cannot reach PostgreSQL: {redact(str(error)).strip()}") from None
+            # libpq adds a hint on a second line; the first says what failed.
+            reason = redact(str(error)).strip().splitlines()[0] if str(error).strip() else "?"
+            raise HistoryUnavailable(f"cannot reach PostgreSQL: {reason}") from None
     import sqlite3
 
     from .sqlite import SQLiteHistory

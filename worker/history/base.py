@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..models import Article, Match, parse_iso
+from ..models import Article, Match
 from ..topics.index import article_text
 from ..topics.normalize import scan_words
 
@@ -150,6 +150,10 @@ class History(ABC):
         (their own, or the earlier story's they were folded into)."""
 
     @abstractmethod
+    def describe(self, article_ids: Collection[str]) -> dict[str, tuple[str, float]]:
+        """article id -> (title, seen at) for those of these ids that are stored."""
+
+    @abstractmethod
     def alerts_per_day(self, topic_id: str, since: float) -> dict[str, int]:
         """{"YYYY-MM-DD": n} (UTC): alerted stories per day, each story once whatever the
         number of channels, republications not counted again."""
@@ -167,14 +171,10 @@ class History(ABC):
         pass
 
 
-def match_topic_ids(matches: list[dict]) -> set[str]:
-    return {m["topic"] for m in matches}
-
-
 def iso_day(timestamp: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
 
 
-__all__ = ["AlertRow", "History", "HistoryUnavailable", "StoredArticle", "TermKey", "parse_iso"]
+__all__ = ["AlertRow", "History", "HistoryUnavailable", "StoredArticle", "TermKey"]

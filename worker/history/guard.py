@@ -56,8 +56,8 @@ class HistoryRecorder:
         if self._failing_since is None:
             self._failing_since = time.time()
             log.warning("history store (%s) unavailable, articles are not kept until it is "
-                        "back (retrying every %ds): %s: %s", self.what, RETRY_AFTER,
-                        type(error).__name__, error)
+                        "back (retrying every %ds): %s", self.what, RETRY_AFTER,
+                        " ".join(str(error).split()) or type(error).__name__)
 
     def _recovered(self) -> None:
         if self._failing_since is not None:

@@ -148,6 +148,14 @@ class PostgresHistory(History):
             (topic_id, since))
         return {row[0] for row in rows}
 
+    def describe(self, article_ids: Collection[str]) -> dict[str, tuple[str, float]]:
+        if not article_ids:
+            return {}
+        rows = self._conn().execute(
+            "SELECT article_id, title, seen_at FROM history_articles WHERE article_id = ANY(%s)",
+            (list(article_ids),))
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def alerts_per_day(self, topic_id: str, since: float) -> dict[str, int]:
         rows = self._conn().execute(
             f"SELECT {_DAY.format('a.at')} AS day, COUNT(DISTINCT a.article_id) "

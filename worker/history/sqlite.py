@@ -156,6 +156,17 @@ class SQLiteHistory(History):
             (topic_id, since))
         return {row[0] for row in rows}
 
+    def describe(self, article_ids: Collection[str]) -> dict[str, tuple[str, float]]:
+        found: dict[str, tuple[str, float]] = {}
+        ids = list(article_ids)
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            chunk = ids[start:start + 500]
+            rows = self._db().execute(
+                "SELECT article_id, title, seen_at FROM history_articles WHERE article_id IN "
+                f"({','.join('?' * len(chunk))})", chunk)
+            found.update((row[0], (row[1], row[2])) for row in rows)
+        return found
+
     def alerts_per_day(self, topic_id: str, since: float) -> dict[str, int]:
         # A story's alert row is the first one carrying its alert id: republications
         # folded into it later are not counted again.
