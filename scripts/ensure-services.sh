@@ -58,3 +58,16 @@ ensure() {
 ensure Redis redis_up redis-server redis-server start_redis
 ensure RabbitMQ rabbit_up rabbitmq-server rabbitmq-server start_rabbit
 ensure PostgreSQL postgres_up pg_ctlcluster postgresql start_postgres
+
+# The status page's browser test drives Debian's headless Chromium through its chromedriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "ensure-services: installing chromium and chromium-driver" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "ensure-services: chromium and chromedriver are not installed (the browser test needs them)" >&2
+    exit 1
+  fi
+fi
+echo "ensure-services: Chromium ok" >&2

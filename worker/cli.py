@@ -341,6 +341,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from .web import WebError, serve
+
+    config = _config(args)
+    try:
+        serve(config, args.bind)
+    except WebError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:  # the port is taken, or not ours to bind
+        raise UsageError(f"web: cannot listen on {args.bind}: {error.strerror or error}") from None
+    return EXIT_OK
+
+
 def _queue_depths(config: Config) -> dict[str, int]:
     """Messages waiting in each Celery queue (Redis broker only; embedded mode has none)."""
     if not config.settings.redis_url:
@@ -412,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", metavar="QUERY", help="the topic query language, @lists included")
     search.add_argument("--since", default="7d", metavar="SPAN", help="how far back (default 7d)")
     search.add_argument("--json", action="store_true", help="one JSON object")
+    web = add("web", cmd_web, "Serve the read-only status page and /healthz.")
+    web.add_argument("--bind", default="127.0.0.1:8080", metavar="HOST:PORT",
+                     help="where to listen (default 127.0.0.1:8080); any other than loopback "
+                          "needs settings.web_password")
     return parser
 
 
