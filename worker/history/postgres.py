@@ -11,40 +11,25 @@ import psycopg
 from ..models import Article, Match
 from .base import (
     AlertRef,
-    AlertRow,
-    History,
     StoredArticle,
     TermKey,
-    alerts_json,
-    encode_body,
     indexed_words,
-    matches_json,
-    published_ts,
     stored,
 )
 from .migrations import migrate_postgres
+from .sql import ARTICLE_COLUMNS, INSERT_ALERT, SQLHistory, alert_values, any_term_query, article_values
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable database must not hold a poll for long
-_DAY = "to_char(to_timestamp({0}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-_FIRST_OF_ITS_ALERT = ("NOT EXISTS (SELECT 1 FROM history_alerts b "
-                       "WHERE b.alert_id = a.alert_id AND b.at < a.at)")
 
 
 def ts_query(terms: Sequence[TermKey]) -> str:
-    """A tsquery literal: any of the terms, each as all of its words (the last a prefix).
-
-    Lexemes are quoted verbatim; normalised words hold no quote or backslash."""
-    clauses = []
-    for words, prefix in terms:
-        quoted = [f"'{w}'" for w in words]
-        if prefix:
-            quoted[-1] += ":*"
-        clauses.append(quoted[0] if len(quoted) == 1 else "(" + " & ".join(quoted) + ")")
-    return " | ".join(clauses)
+    """A tsquery literal, lexemes taken verbatim: `'armeni':* | ('bahan' & 'baku')`."""
+    return any_term_query(terms, "'{}'", ":*", " & ", " | ")
 
 
-class PostgresHistory(History):
+class PostgresHistory(SQLHistory):
     unavailable = (psycopg.OperationalError, psycopg.InterfaceError)
+    DAY = "to_char(to_timestamp({0}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -69,30 +54,19 @@ class PostgresHistory(History):
 
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float) -> None:
-        words = indexed_words(article)
-        body = encode_body(article)
+        values = article_values(article, matches, alerts, at) + (indexed_words(article),)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS[1:] + ("words",))
         conn = self._conn()
         with conn.transaction():
             conn.execute(
-                "INSERT INTO history_articles (article_id, seen_at, published, source_id, "
-                "language, title, url, body, words, matches, alerts) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, array_to_tsvector(%s::text[]), %s, %s) "
-                "ON CONFLICT (article_id) DO UPDATE SET seen_at = EXCLUDED.seen_at, "
-                "published = EXCLUDED.published, source_id = EXCLUDED.source_id, "
-                "language = EXCLUDED.language, title = EXCLUDED.title, url = EXCLUDED.url, "
-                "body = EXCLUDED.body, words = EXCLUDED.words, matches = EXCLUDED.matches, "
-                "alerts = EXCLUDED.alerts",
-                (article.id, at, published_ts(article), article.source.id, article.language,
-                 article.title, article.url, body, words, matches_json(matches),
-                 alerts_json(alerts)))
+                f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) VALUES "
+                f"({', '.join(['%s'] * len(ARTICLE_COLUMNS))}, array_to_tsvector(%s::text[])) "
+                f"ON CONFLICT (article_id) DO UPDATE SET {updates}", values)
             conn.execute("DELETE FROM history_alerts WHERE article_id = %s", (article.id,))
             if alerts:
                 with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO history_alerts (alert_id, article_id, topic_id, channel_id, "
-                        "at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        [(alert_id, article.id, topic_id, channel_id, at)
-                         for topic_id, channel_id, alert_id in alerts])
+                    cursor.executemany(INSERT_ALERT + "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                       alert_values(article, alerts, at))
 
     def expire(self, before: float, limit: int) -> int:
         conn = self._conn()
@@ -109,24 +83,17 @@ class PostgresHistory(History):
 
     # ---------------------------------------------------------------- reading
 
-    def count(self, since: float | None = None) -> int:
-        if since is None:
-            return self._conn().execute("SELECT COUNT(*) FROM history_articles").fetchone()[0]
-        return self._conn().execute("SELECT COUNT(*) FROM history_articles WHERE seen_at >= %s",
-                                    (since,)).fetchone()[0]
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._conn().execute(sql.replace("?", "%s"), params).fetchall()
+
+    def _words_clause(self, terms: Sequence[TermKey]) -> tuple[str, str]:
+        return "words @@ ?::tsquery", ts_query(terms)
 
     def articles(self, since: float, any_of: Sequence[TermKey] | None = None,
                  sources: Collection[str] = ()) -> Iterator[StoredArticle]:
-        where: list[str] = ["seen_at >= %s"]
-        params: list[Any] = [since]
-        if any_of is not None:
-            if not any_of:
-                return
-            where.append("words @@ %s::tsquery")
-            params.append(ts_query(any_of))
-        if sources:
-            where.append("source_id = ANY(%s)")
-            params.append(list(sources))
+        if any_of is not None and not any_of:
+            return
+        where, params = self._filter(since, any_of, sources)
         # A server-side cursor streams the rows: a broad query over 100,000 articles
         # never holds them all in memory.
         conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT,
@@ -135,39 +102,9 @@ class PostgresHistory(History):
             with conn.cursor(name="history_articles", binary=True) as cursor:
                 cursor.itersize = 2000
                 cursor.execute(
-                    f"SELECT body, seen_at, matches, alerts FROM history_articles "
-                    f"WHERE {' AND '.join(where)} ORDER BY seen_at DESC", params)
+                    "SELECT body, seen_at, matches, alerts FROM history_articles "
+                    f"WHERE {where.replace('?', '%s')} ORDER BY seen_at DESC", params)
                 for body, seen_at, matches, alerts in cursor:
                     yield stored(body, seen_at, matches, alerts)
         finally:
             conn.close()
-
-    def alerted_articles(self, topic_id: str, since: float) -> set[str]:
-        rows = self._conn().execute(
-            "SELECT DISTINCT article_id FROM history_alerts WHERE topic_id = %s AND at >= %s",
-            (topic_id, since))
-        return {row[0] for row in rows}
-
-    def describe(self, article_ids: Collection[str]) -> dict[str, tuple[str, float]]:
-        if not article_ids:
-            return {}
-        rows = self._conn().execute(
-            "SELECT article_id, title, seen_at FROM history_articles WHERE article_id = ANY(%s)",
-            (list(article_ids),))
-        return {row[0]: (row[1], row[2]) for row in rows}
-
-    def alerts_per_day(self, topic_id: str, since: float) -> dict[str, int]:
-        rows = self._conn().execute(
-            f"SELECT {_DAY.format('a.at')} AS day, COUNT(DISTINCT a.article_id) "
-            f"FROM history_alerts a WHERE a.topic_id = %s AND a.at >= %s AND {_FIRST_OF_ITS_ALERT} "
-            "GROUP BY day ORDER BY day", (topic_id, since))
-        return dict(rows.fetchall())
-
-    def latest_alerts(self, topic_id: str, limit: int) -> list[AlertRow]:
-        rows = self._conn().execute(
-            "SELECT a.alert_id, a.topic_id, a.channel_id, a.article_id, a.at, "
-            "COALESCE(h.title, ''), COALESCE(h.url, ''), COALESCE(h.source_id, '') "
-            "FROM history_alerts a LEFT JOIN history_articles h ON h.article_id = a.article_id "
-            f"WHERE a.topic_id = %s AND {_FIRST_OF_ITS_ALERT} "
-            "ORDER BY a.at DESC, a.alert_id LIMIT %s", (topic_id, limit))
-        return [AlertRow(*row) for row in rows]
