@@ -3,7 +3,7 @@
 # Indonesian-style news, about 1 item in 200 on Armenia and Azerbaijan, half the feeds
 # publishing 2 items per poll), newswatch run embedded with the shipped topic for MINUTES
 # minutes, its alerts posted back to the feed server. State: .newswatch/demo/state.db.
-# Then: .venv/bin/newswatch --config .newswatch/demo/config backtest --topic armenia-azerbaijan --since 1d
+# Then: .venv/bin/newswatch backtest --config .newswatch/demo/config --topic armenia-azerbaijan --since 1d
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:-4}
@@ -32,5 +32,5 @@ cp config/topics.yaml "$DEMO/config/"
 } > "$DEMO/config/local.yaml"
 
 echo "local-demo: $SOURCES feeds on 127.0.0.1:$PORT, newswatch run for $MINUTES min" >&2
-timeout --signal=INT "$((MINUTES * 60))" .venv/bin/newswatch --config "$DEMO/config" run > "$DEMO/run.log" 2>&1 || true
+timeout --signal=INT "$((MINUTES * 60))" .venv/bin/newswatch run --config "$DEMO/config" > "$DEMO/run.log" 2>&1 || true
 echo "local-demo: done; log in $DEMO/run.log" >&2
