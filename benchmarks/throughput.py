@@ -165,7 +165,8 @@ def write_config(folder: Path, sources: int, interval: str, port: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shipped = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
     topics = [{**topic, "channels": ["bench-webhook"]} for topic in shipped["topics"]]
-    (folder / "topics.yaml").write_text(yaml.safe_dump({"topics": topics}, allow_unicode=True))
+    (folder / "topics.yaml").write_text(yaml.safe_dump({"terms": shipped["terms"], "topics": topics},
+                                                       allow_unicode=True))
     (folder / "channels.yaml").write_text(yaml.safe_dump({"channels": [{
         "id": "bench-webhook", "type": "webhook", "url": f"http://127.0.0.1:{port}/hook", "format": "json",
     }]}))

@@ -121,3 +121,36 @@ def shared_server():
     http = HTTPServer().start()
     yield http
     http.stop()
+
+
+# --------------------------------------------------------------- PostgreSQL (history store)
+
+POSTGRES_TEST_SERVER = os.environ.get("NEWSWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A database of its own on the machine's PostgreSQL for this test run, dropped after."""
+    import psycopg
+
+    name = f"newswatch_test_{os.getpid()}"
+    try:
+        admin = psycopg.connect(f"{POSTGRES_TEST_SERVER}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not running at {POSTGRES_TEST_SERVER} ({error}): run the tests "
+                    "through `make test` (scripts/ensure-services.sh starts it)")
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0")
+    yield f"{POSTGRES_TEST_SERVER}/{name}"
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_database):
+    """The test database, emptied of history (tables and migrations) before each test."""
+    import psycopg
+
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS history_alerts, history_articles, history_migrations")
+    return postgres_database

@@ -23,9 +23,12 @@ def html(body: bytes) -> tuple[int, dict[str, str], bytes]:
     return 200, {"Content-Type": "text/html; charset=utf-8"}, body
 
 
+def shipped_topics_file() -> dict:
+    return yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
+
+
 def shipped_topic() -> dict:
-    topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())["topics"]
-    topic = next(t for t in topics if t["id"] == "armenia-azerbaijan")
+    topic = next(t for t in shipped_topics_file()["topics"] if t["id"] == "armenia-azerbaijan")
     return {**topic, "channels": ["desk-email", "ops-webhook"]}
 
 
@@ -37,6 +40,7 @@ def write_config(folder: Path, sources: list[dict], smtp: SMTPServer, receiver: 
     retry = retry or {"backoff": "1s", "max_backoff": "2s", "max_age": "1h"}
     config = {
         "sources": sources,
+        "terms": shipped_topics_file()["terms"],  # the named lists its query uses
         "topics": [shipped_topic()],
         "channels": [
             {"id": "desk-email", "type": "email", "to": ["desk@example.org"],

@@ -22,7 +22,7 @@ def command_of(service: dict) -> list[str]:
 
 
 def test_compose_has_the_services_of_spec():
-    assert {"redis", "worker", "beat", "flower", "mailcatcher"} <= set(SERVICES)
+    assert {"redis", "postgres", "worker", "beat", "web", "flower", "mailcatcher"} <= set(SERVICES)
     redis_command = " ".join(command_of(SERVICES["redis"]))
     assert "--appendonly yes" in redis_command, "Redis must persist with AOF"
     assert command_of(SERVICES["worker"])[:4] == ["celery", "-A", "worker.app", "worker"]
@@ -49,7 +49,7 @@ def test_worker_services_consume_every_queue_and_deliveries_have_their_own():
 
 
 def test_every_env_variable_passed_is_read_by_the_worker_or_config():
-    for name in ("worker", "deliver", "beat", "flower"):
+    for name in ("worker", "deliver", "beat", "web", "flower"):
         for variable in SERVICES[name]["environment"]:
             read = (
                 f'"{variable}"' in WORKER_SOURCE
@@ -106,3 +106,41 @@ def test_the_polling_pool_and_its_size_come_from_the_environment_with_prefork_by
     assert defaults == {"WORKER_POOL": "prefork", "WORKER_CONCURRENCY": "8"}
     assert "--pool ${WORKER_POOL:-prefork}" in command
     assert "--concurrency ${WORKER_CONCURRENCY:-8}" in command
+
+
+def test_compose_runs_postgres_with_a_volume_and_the_workers_point_at_it():
+    postgres = SERVICES["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    data = [v for v in postgres["volumes"] if v.endswith(":/var/lib/postgresql/data")]
+    assert data and data[0].split(":")[0] in COMPOSE["volumes"], "history must survive a restart"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    env = postgres["environment"]
+    for name in ("worker", "deliver", "beat", "web"):
+        service = SERVICES[name]
+        url = service["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql://") and "@postgres:5432/" in url
+        user = url.split("://")[1].split(":")[0]
+        assert user == env["POSTGRES_USER"] and url.rsplit("/", 1)[1] == env["POSTGRES_DB"]
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "${DATABASE_URL" in CONFIG_TEXT
+
+
+def test_compose_web_serves_the_status_page_with_a_password():
+    web = SERVICES["web"]
+    command = command_of(web)
+    assert command[:2] == ["newswatch", "web"]
+    host, port = command[command.index("--bind") + 1].rsplit(":", 1)
+    assert host == "0.0.0.0", "reachable through the published port"
+    assert any(str(p).endswith(f":{port}") for p in web["ports"])
+    # off loopback the page refuses to start without one: compose passes it through
+    assert "NEWSWATCH_WEB_PASSWORD" in web["environment"]
+    assert "${NEWSWATCH_WEB_PASSWORD" in CONFIG_TEXT
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+
+
+def test_the_package_ships_its_migrations_and_templates():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"worker.history.migrations" = ["*/*.sql"]' in pyproject
+    assert '"worker.web" = ["templates/*.html"]' in pyproject
+    assert list((ROOT / "worker" / "history" / "migrations" / "postgres").glob("0001_*.sql"))
+    assert (ROOT / "worker" / "web" / "templates" / "status.html").exists()

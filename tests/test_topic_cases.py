@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from worker.config import load_config
 from worker.models import Article, Topic
 from worker.topics import compile_topics
 
@@ -15,11 +16,8 @@ LANGUAGES = {"id", "en", "ru", "fr", "de", "es", "tr", "az", "hy", "ar"}
 
 
 def shipped_topics() -> list[Topic]:
-    data = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))
-    return [
-        Topic(id=t["id"], name=t["name"], query=t["query"], channels=tuple(t["channels"]))
-        for t in data["topics"]
-    ]
+    """The topics of the shipped config/, with the named term lists they use."""
+    return list(load_config(ROOT / "config").topics)
 
 
 def load_cases() -> list[dict]:
@@ -61,3 +59,22 @@ def test_shipped_topic_precision_and_recall():
         print("  " + line)
     assert precision >= 0.95, wrong
     assert recall >= 0.95, wrong
+
+
+def test_shipped_topic_writes_no_term_twice():
+    """Named term lists exist so that an alias list is written once: among the lists and
+    the query's own terms, no two terms are the same once normalised (title:x and x are
+    different terms; @name references are names, not terms)."""
+    from worker.topics.query import parse_query, term_item
+
+    config = load_config(ROOT / "config")
+    (topic,) = config.topics
+    placeholders = {name: (f"zzlist{index}",) for index, name in enumerate(config.terms)}
+    own = [t for t in parse_query(topic.query, placeholders).terms if "zzlist" not in t.text]
+    written = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text(encoding="utf-8"))["terms"]
+    listed = [term_item(str(item)) for items in written.values() for item in items
+              if not str(item).startswith("@")]
+    keys = [(t.words, t.prefix, t.title) for t in own + listed]
+    repeated = sorted({" ".join(k[0]) for k in keys if keys.count(k) > 1})
+    assert not repeated, repeated
+    assert {"armenia_side", "azerbaijan_side", "baku_phrases"} <= {name for name, _ in topic.term_lists}

@@ -296,3 +296,14 @@ def test_explain_reports_each_clause():
     assert "NO MATCH" in miss.splitlines()[0] and "FAILS" in miss
     with pytest.raises(KeyError):
         index.explain("nope", article())
+
+
+def test_a_word_folding_to_two_forms_and_one_folding_to_none_in_one_text():
+    """'½' folds to two words and a lone word joiner to none: the counts add up to the
+    number of words, which once sent scan_words down the one-form-per-word path."""
+    from worker.topics import tokenize
+
+    tokens = tokenize("mix ½ cup \u2060\u2060 armenia")
+    assert [t.norm for t in tokens] == ["mix", "1", "2", "cup", "armenia"]
+    index = compile_topics([Topic("t", "t", "armenia")])
+    assert index.match(Article(id="a", url="", canonical_url="", title="mix ½ \u2060\u2060 armenia"))

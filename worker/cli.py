@@ -245,6 +245,127 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------ history
+
+
+def _span(seconds: float) -> str:
+    """86400 -> '1d', 5400 -> '90m': the largest unit that divides it."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _since(text: str, config: Config) -> float:
+    """--since as seconds, within the history kept."""
+    from .config import parse_interval
+
+    seconds = parse_interval(text)
+    if seconds is None or seconds <= 0:
+        raise UsageError(f"--since {text!r}: not a time span (use e.g. 12h, 7d)")
+    keep = config.settings.history
+    if keep <= 0:
+        raise UsageError("history is off (settings.history: 0): no articles are kept to look back on")
+    if seconds > keep:
+        raise UsageError(f"--since {text}: out of range, history keeps {_span(keep)} "
+                         "(settings.history)")
+    return seconds
+
+
+def _draft(config: Config, topic_id: str | None, query: str, label: str) -> None:
+    """Refuse a draft query that does not parse, with the position, as config would."""
+    from .backtest import draft_topic
+    from .topics import QueryError
+
+    try:
+        draft_topic(config, topic_id, query)
+    except QueryError as error:
+        raise UsageError(f"{label}: {error}") from None
+
+
+@contextmanager
+def _history(config: Config) -> Iterator[object]:
+    from .history import open_history
+
+    history = open_history(config.settings)  # HistoryUnavailable: exit 1, one line
+    try:
+        yield history
+    finally:
+        history.close()
+
+
+NO_HISTORY = "no articles stored yet"
+
+
+def _print_report(args: argparse.Namespace, report, text: str) -> None:
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(text)
+
+
+def _empty(args: argparse.Namespace, topic: bool) -> int:
+    if args.json:
+        empty = {"matches": [], "per_day": {}, **({"new": [], "gone": []} if topic else {}),
+                 "stored": 0, "note": NO_HISTORY}
+        json.dump(empty, sys.stdout, indent=2)
+        print()
+    else:
+        print(NO_HISTORY)
+    return EXIT_OK
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import time
+
+    from .backtest import backtest, render
+
+    config = _config(args)
+    if args.topic is None and args.query is None:
+        raise UsageError("backtest needs --topic ID, --query Q, or both")
+    if args.topic is not None:
+        _require("topic", args.topic, [t.id for t in config.topics])
+    if args.query is not None:
+        _draft(config, args.topic, args.query, "--query")
+    window = _since(args.since, config)
+    with _history(config) as history:
+        if history.count() == 0:
+            return _empty(args, topic=args.topic is not None)
+        report = backtest(history, config, args.topic, args.query, time.time() - window)
+    _print_report(args, report, render(report, args.since))
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import time
+
+    from .backtest import render_search, search
+
+    config = _config(args)
+    _draft(config, None, args.query, "QUERY")
+    window = _since(args.since, config)
+    with _history(config) as history:
+        if history.count() == 0:
+            return _empty(args, topic=False)
+        report = search(history, config, args.query, time.time() - window)
+    _print_report(args, report, render_search(report, args.since))
+    return EXIT_OK
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from .web import WebError, serve
+
+    config = _config(args)
+    try:
+        serve(config, args.bind)
+    except WebError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:  # the port is taken, or not ours to bind
+        raise UsageError(f"web: cannot listen on {args.bind}: {error.strerror or error}") from None
+    return EXIT_OK
+
+
 def _queue_depths(config: Config) -> dict[str, int]:
     """Messages waiting in each Celery queue (Redis broker only; embedded mode has none)."""
     if not config.settings.redis_url:
@@ -263,12 +384,9 @@ def _queue_depths(config: Config) -> dict[str, int]:
 
 
 def _table(header: list[str], rows: list[list[object]]) -> None:
-    cells = [header] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    for index, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if index == 0:
-            print("  ".join("-" * w for w in widths))
+    from .terminal import table
+
+    print("\n".join(table(header, rows)))
 
 
 # ------------------------------------------------------------------------------ parser
@@ -306,6 +424,24 @@ def build_parser() -> argparse.ArgumentParser:
     status = add("status", cmd_status, "Show each source's health and the recent deliveries.")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--limit", type=int, default=20, help="recent deliveries to list")
+    backtest = add("backtest", cmd_backtest,
+                   "Run a topic, or a draft query, over the stored articles: what would have "
+                   "alerted, per day, and what is new or gone against what really alerted.")
+    backtest.add_argument("--topic", metavar="ID", help="a configured topic (its query and filters)")
+    backtest.add_argument("--query", metavar="Q",
+                          help="a draft query (with the topic's languages, sources, min_score "
+                               "when --topic is given); @lists of the config may be used")
+    backtest.add_argument("--since", default="7d", metavar="SPAN",
+                          help="how far back, e.g. 12h, 7d (default 7d; at most settings.history)")
+    backtest.add_argument("--json", action="store_true", help="one JSON object")
+    search = add("search", cmd_search, "Stored articles matching a query, newest first.")
+    search.add_argument("query", metavar="QUERY", help="the topic query language, @lists included")
+    search.add_argument("--since", default="7d", metavar="SPAN", help="how far back (default 7d)")
+    search.add_argument("--json", action="store_true", help="one JSON object")
+    web = add("web", cmd_web, "Serve the read-only status page and /healthz.")
+    web.add_argument("--bind", default="127.0.0.1:8080", metavar="HOST:PORT",
+                     help="where to listen (default 127.0.0.1:8080); any other than loopback "
+                          "needs settings.web_password")
     return parser
 
 
@@ -326,7 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_FAILURE
     except Exception as error:  # the one place that turns a crash into exit 1
+        from .history.base import HistoryUnavailable
         from .logs import redact
+
+        if isinstance(error, HistoryUnavailable):
+            print(f"newswatch: history store unavailable: {redact(str(error))}", file=sys.stderr)
+            return EXIT_FAILURE
 
         print(f"newswatch: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
         return EXIT_FAILURE

@@ -30,8 +30,8 @@ CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold"}
-TOP_KEYS = {"sources", "topics", "channels", "settings"}
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history"}
+TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,8 @@ class _Validator:
                        retry=retry)
 
     def topic(self, node: _Node, where: str, seen: dict[str, _Node],
-              channel_ids: set[str], source_ids: set[str]) -> Topic | None:
+              channel_ids: set[str], source_ids: set[str],
+              term_lists: dict[str, tuple[str, ...]]) -> Topic | None:
         from .topics import QueryError, parse_query
 
         self.unknown_keys(node, TOPIC_KEYS, where)
@@ -328,11 +329,12 @@ class _Validator:
         ident = self.identifier(node, where, seen)
         query_node = f.get("query")
         query = self.text(query_node, f"{where}.query")
+        used: tuple[str, ...] = ()
         if query is None:
             self.problem(query_node or node, f"{where}.query", "is required")
         else:
             try:
-                parse_query(query)
+                used = parse_query(query, term_lists).lists
             except QueryError as error:
                 self.problem(query_node, f"{where}.query", str(error))
         channels = self.text_list(f.get("channels"), f"{where}.channels")
@@ -350,7 +352,81 @@ class _Validator:
             channels=channels, sources=sources,
             languages=self.text_list(f.get("languages"), f"{where}.languages"),
             min_score=self.number(f.get("min_score"), f"{where}.min_score", 0.0),
+            term_lists=tuple((name, term_lists[name]) for name in used),
         )
+
+    def term_lists(self, nodes: list[_Node]) -> dict[str, tuple[str, ...]]:
+        """`terms:` -> name -> its terms, with lists naming lists resolved.
+
+        Each problem (a bad term, an unknown list, a cycle) is reported once, where
+        it is written; a broken list still resolves to its good terms so topics
+        using it are not reported a second time.
+        """
+        from .topics import QueryError
+        from .topics.query import LIST_NAME, term_item
+
+        items: dict[str, list[tuple[str, _Node]]] = {}
+        where_defined: dict[str, _Node] = {}
+        for node in nodes:
+            if not isinstance(node.value, dict):
+                self.problem(node, "terms", "must be a mapping of list names to lists of terms")
+                continue
+            for name, child in node.value.items():
+                key = f"terms.{name}"
+                if not LIST_NAME.match(name):
+                    self.problem(child, key, "a list name is letters, digits, '_' or '-'")
+                    continue
+                if name in where_defined:
+                    first = where_defined[name]
+                    self.problem(child, key, f"duplicate list (first at {first.file}:{first.line})")
+                    continue
+                where_defined[name] = child
+                values = child.value if isinstance(child.value, list) else None
+                if values is None or not values:
+                    self.problem(child, key, "must be a non-empty list of terms")
+                    items[name] = []
+                    continue
+                good: list[tuple[str, _Node]] = []
+                for index, item in enumerate(values):
+                    if isinstance(item.value, dict | list) or item.value in (None, ""):
+                        self.problem(item, f"{key}[{index}]", "must be a term (a word, prefix* or phrase)")
+                        continue
+                    text = str(item.value)
+                    if not text.startswith("@"):
+                        try:
+                            term_item(text)
+                        except QueryError as error:
+                            self.problem(item, f"{key}[{index}]", str(error))
+                            continue
+                    good.append((text, item))
+                items[name] = good
+
+        flat: dict[str, tuple[str, ...]] = {}
+
+        def resolve(name: str, path: list[str]) -> tuple[str, ...]:
+            if name in flat:
+                return flat[name]
+            path = path + [name]
+            out: dict[str, None] = {}  # ordered, without repeats
+            for index, (text, item) in enumerate(items[name]):
+                if not text.startswith("@"):
+                    out[text] = None
+                    continue
+                other = text[1:]
+                where = f"terms.{name}[{index}]"
+                if other not in items:
+                    self.problem(item, where, f"no term list '@{other}'")
+                elif other in path:
+                    cycle = " -> ".join("@" + n for n in path[path.index(other):] + [other])
+                    self.problem(item, where, f"'@{other}' makes a cycle: {cycle}")
+                else:
+                    out.update(dict.fromkeys(resolve(other, path)))
+            flat[name] = tuple(out)
+            return flat[name]
+
+        for name in items:
+            resolve(name, [])
+        return flat
 
     def settings(self, nodes: list[_Node]) -> Settings:
         values: dict[str, Any] = {}
@@ -380,6 +456,11 @@ class _Validator:
             node = next(n for n in nodes if "redis_url" in n.value)
             self.problem(node.value["redis_url"], "settings.redis_url",
                          "must start with redis://, rediss:// or unix://")
+        database_url = values.get("database_url") or ""
+        if database_url and not re.match(r"^postgres(ql)?://", database_url):
+            node = next(n for n in nodes if "database_url" in n.value)
+            self.problem(node.value["database_url"], "settings.database_url",
+                         "must start with postgresql:// (or postgres://)")
         return Settings(**values)
 
 
@@ -412,7 +493,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             continue
         for key, node in document.value.items():
             if key not in TOP_KEYS:
-                validator.problem(node, key, "unknown key (expected sources, topics, channels, settings)")
+                validator.problem(node, key,
+                                  "unknown key (expected sources, topics, channels, settings, terms)")
             else:
                 sections[key].append(node)
 
@@ -429,9 +511,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         validator.channel(node, f"channels[{i}]", seen_channels)
         for i, node in enumerate(items("channels"))
     ]
+    term_lists = validator.term_lists(sections["terms"])
     seen_topics: dict[str, _Node] = {}
     topics = [
-        validator.topic(node, f"topics[{i}]", seen_topics, set(seen_channels), set(seen_sources))
+        validator.topic(node, f"topics[{i}]", seen_topics, set(seen_channels), set(seen_sources),
+                        term_lists)
         for i, node in enumerate(items("topics"))
     ]
     settings = validator.settings(sections["settings"])
@@ -446,6 +530,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         topics=tuple(t for t in topics if t),
         channels=tuple(c for c in channels if c),
         settings=settings,
+        terms=term_lists,
     )
 
 
@@ -463,6 +548,8 @@ def secrets_of(config: Config) -> list[str]:
                     if isinstance(item, str):
                         found.extend(_url_password(item))
     found.extend(_url_password(config.settings.redis_url))
+    found.extend(_url_password(config.settings.database_url))
+    found.append(config.settings.web_password)
     return [s for s in found if len(s) >= 3]
 
 

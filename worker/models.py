@@ -58,6 +58,9 @@ class Topic:
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     min_score: float = 0.0
+    # The named term lists (config `terms:`) its query uses as @name, flattened:
+    # ((name, (term, term, …)), …). A topic carries them so it compiles on its own.
+    term_lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,9 @@ class Settings:
     metrics_address: str = "127.0.0.1"
     near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that
     # republications of the same wire story can be named in it (also_reported_by)
+    history: float = 30 * 24 * 3600.0  # keep every parsed article this long; 0 = off
+    database_url: str = ""  # PostgreSQL for history (distributed mode)
+    web_password: str = ""  # HTTP Basic (user newswatch) for `newswatch web` off loopback
 
     @property
     def poll_claim(self) -> float:
@@ -106,6 +112,9 @@ class Config:
     topics: tuple[Topic, ...]
     channels: tuple[Channel, ...]
     settings: Settings
+    # Named term lists (`terms:`), flattened: name -> its terms. Draft queries
+    # (`newswatch backtest --query`, `search`) may use them as @name too.
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     # Lookups by id run on every poll and delivery: dicts, not scans of 10,000 sources.
     # A missing id raises StopIteration, as callers expect of a failed lookup.

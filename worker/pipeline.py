@@ -84,6 +84,7 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
             store.set_digest_due(channel.id, next_digest_at(channel, now))
             rt.dispatcher.enqueue("send_digest", channel.id)
             digests += 1
+    rt.history.expire(now)  # one bounded batch at most; guarded like recording
     result = {"due": len(due), "deliveries": len(deliveries), "digests": digests}
     if due or deliveries or digests:
         summary("tick", status="ok", **result, ms=_ms(started))
@@ -359,15 +360,19 @@ def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
 
 def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
     matches = rt.topic_index.match(article)
-    if not matches:
-        return {"matched": 0, "alerts": 0}
-    # One lock over look-up, fingerprint insert and ledger records: a republication seen
-    # by another worker at the same moment finds the original's deliveries in place.
-    with rt.store.lock("fingerprints"):
-        return _alert_matches(rt, article, matches)
+    alerts: list[tuple[str, str, str]] = []  # (topic, channel, alert id), for history
+    counts = {"matched": 0, "alerts": 0}
+    if matches:
+        # One lock over look-up, fingerprint insert and ledger records: a republication seen
+        # by another worker at the same moment finds the original's deliveries in place.
+        with rt.store.lock("fingerprints"):
+            counts = _alert_matches(rt, article, matches, alerts)
+    rt.history.record(article, matches, alerts)  # guarded: an outage logs once, never raises
+    return counts
 
 
-def _alert_matches(rt: Runtime, article: Article, matches: list[Match]) -> dict[str, int]:
+def _alert_matches(rt: Runtime, article: Article, matches: list[Match],
+                   alerted: list[tuple[str, str, str]]) -> dict[str, int]:
     identity, original_outlet = near_duplicate_identity(rt, article)
     alerts = 0
     now = time.time()
@@ -375,6 +380,7 @@ def _alert_matches(rt: Runtime, article: Article, matches: list[Match]) -> dict[
         topic = rt.config.topic(match.topic_id)
         for channel_id in topic.channels:
             alert_id = dedup.alert_id(identity, topic.id, channel_id)
+            alerted.append((topic.id, channel_id, alert_id))
             if original_outlet is not None:
                 # The same story from another outlet: name it on the first alert.
                 if outlet_name(article) != original_outlet:

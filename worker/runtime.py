@@ -22,6 +22,7 @@ from .store import Store, open_store
 if TYPE_CHECKING:
     from .alerts.base import Sender
     from .fetch import Fetcher
+    from .history import HistoryRecorder
     from .topics import TopicIndex
 
 
@@ -85,16 +86,19 @@ class Runtime:
         except ConfigError as error:
             log.error("config change ignored, it is invalid:\n%s", error)
             return False
-        stale_fetcher = None
+        stale_fetcher = stale_history = None
         with self._lock:
             if config.settings != self.config.settings:
                 # Caps, timeouts and per-host limits live in the fetcher: build it anew.
                 stale_fetcher = self.__dict__.pop("fetcher", None)
+                stale_history = self.__dict__.pop("history", None)  # `history:` may have changed
             self.config = config
             self._senders.clear()
             self.__dict__.pop("topic_index", None)
         if stale_fetcher is not None:
             stale_fetcher.close()
+        if stale_history is not None:
+            stale_history.close()
         register_secrets(secrets_of(config))
         log.info("config reloaded: %d sources, %d topics, %d channels",
                  len(config.sources), len(config.topics), len(config.channels))
@@ -120,6 +124,13 @@ class Runtime:
 
         return compile_topics(self.config.topics)
 
+    @cached_property
+    def history(self) -> HistoryRecorder:
+        """Where every parsed article is kept (guarded: an outage never stops a poll)."""
+        from .history import recorder_for
+
+        return recorder_for(self.config.settings)
+
     def sender(self, channel_id: str) -> Sender:
         with self._lock:
             if channel_id not in self._senders:
@@ -131,4 +142,6 @@ class Runtime:
     def close(self) -> None:
         if "fetcher" in self.__dict__:
             self.fetcher.close()
+        if "history" in self.__dict__:
+            self.history.close()
         self.store.close()

@@ -107,7 +107,7 @@ class TopicIndex:
                 if topic.id in self._by_id:
                     raise ValueError(f"duplicate topic id {topic.id!r}")
                 try:
-                    query = parse_query(topic.query)
+                    query = parse_query(topic.query, dict(topic.term_lists))
                 except QueryError as error:
                     raise TopicQueryError(topic.id, error) from None
                 self._add(topic, query)

@@ -163,7 +163,9 @@ def scan_words(text: str) -> tuple[list[str], list[int], list[int]]:
     starts = offsets[1:-1:2]
     ends = offsets[2::2]
     forms = list(map(normalize_word, words))
-    if sum(map(len, forms)) == len(forms):  # the usual case: one form per word
+    # The usual case: one form per word. The sum alone is not enough: a word folding to
+    # two forms ("½") and one folding to none (a lone word joiner) add up to two words.
+    if sum(map(len, forms)) == len(forms) and all(forms):
         return [f[0] for f in forms], starts, ends
     norms: list[str] = []
     out_starts: list[int] = []

@@ -7,8 +7,14 @@ Grammar (lowest to highest precedence)::
     and     := near (["AND"] near)*          # a bare space between terms is AND
     near    := unary ("NEAR/" n unary)*
     unary   := "NOT"* primary
-    primary := "(" or ")" | ["title:"] term
+    primary := "(" or ")" | ["title:"] term | ["title:"] "@" name
     term    := word | word* | "a phrase" | "a phrase ending in a prefix*"
+
+``@name`` stands for ``(t1 OR t2 OR …)``, the named term list ``name`` of the
+configuration's ``terms:`` (already flattened there: lists naming lists are
+resolved, cycles and unknown names refused with their file and line). Each
+item of a list is one term: a word, ``prefix*``, or a phrase (``"bahan baku"``,
+or simply several words).
 
 Decisions the SPEC leaves open:
 
@@ -35,7 +41,7 @@ Decisions the SPEC leaves open:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .normalize import is_word_char, normalize_words
@@ -43,6 +49,9 @@ from .normalize import is_word_char, normalize_words
 MAX_DEPTH = 100  # parentheses
 MAX_TREE_DEPTH = 200  # operators inside operators (NEAR chains deepen the tree too)
 MAX_NEAR = 1000
+LIST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")  # what may follow '@'
+
+TermLists = Mapping[str, tuple[str, ...]]  # list name -> its items (terms), flattened
 
 
 class QueryError(ValueError):
@@ -127,6 +136,7 @@ class Query:
     text: str
     root: Node
     terms: tuple[Term, ...] = field(default=())  # every term, in query order
+    lists: tuple[str, ...] = ()  # the named term lists it uses (@name), in order
 
     def __str__(self) -> str:
         return str(self.root)
@@ -140,7 +150,7 @@ _BARE = re.compile(r'[^\s()"]*')  # a bare word runs to a space, parenthesis or 
 
 @dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: str  # ( ) AND OR NOT NEAR TERM END
+    kind: str  # ( ) AND OR NOT NEAR TERM LIST END
     position: int
     text: str = ""
     distance: int = 0
@@ -152,6 +162,8 @@ def _describe(tok: _Tok) -> str:
         return "the end of the query"
     if tok.kind == "TERM":
         return f"term {tok.text!r}"
+    if tok.kind == "LIST":
+        return f"term list {tok.text!r}"
     return repr(tok.text)
 
 
@@ -210,6 +222,15 @@ def _lex(text: str) -> Iterator[_Tok]:
             continue
         i = _BARE.match(text, i).end()
         word = text[start:i]
+        bare = word[6:] if title else word
+        if bare.startswith("@"):
+            name = bare[1:]
+            if not LIST_NAME.match(name):
+                raise QueryError(start + (7 if title else 1),
+                                 "a term list name after '@' (letters, digits, '_' or '-')",
+                                 repr(name) if name else None)
+            yield _Tok("LIST", start, word, term=Term(name, (), title=title, position=start))
+            continue
         if not title and word in _OPERATORS:
             yield _Tok(word, start, word)
         elif not title and word == "NEAR":  # surely meant as the operator
@@ -229,11 +250,31 @@ def _lex(text: str) -> Iterator[_Tok]:
 # --------------------------------------------------------------------------- parser
 
 
+def term_item(text: str, position: int = 0, title: bool = False) -> Term:
+    """One item of a named term list: a word, ``prefix*`` or a phrase (quoted or not).
+
+    Raises QueryError with the position of the problem inside the item."""
+    raw = text.strip()
+    offset = position + len(text) - len(text.lstrip())
+    quoted = len(raw) >= 2 and raw[0] == '"' and raw.rstrip("*").endswith('"')
+    if quoted:
+        prefix = raw.endswith('*')
+        raw = raw[1:].rstrip("*")[:-1] + ("*" if prefix else "")
+    elif raw.startswith("@"):
+        raise QueryError(offset, "a term (a list is named by the whole item, e.g. \"@name\")",
+                         repr(raw))
+    elif '"' in raw:
+        raise QueryError(offset + raw.index('"'), "a word, prefix* or phrase", "a stray '\"'")
+    return _make_term(raw, offset, quoted, title)
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lists: TermLists | None = None) -> None:
         self.tokens = list(_lex(text))
         self.i = 0
         self.depth = 0
+        self.lists = lists or {}
+        self.used: dict[str, None] = {}
 
     @property
     def tok(self) -> _Tok:
@@ -271,7 +312,7 @@ class _Parser:
                 op = self.tok
                 self.i += 1
                 children.append(self.parse_near(op))
-            elif kind in ("TERM", "NOT", "("):  # implied AND between bare terms
+            elif kind in ("TERM", "LIST", "NOT", "("):  # implied AND between bare terms
                 children.append(self.parse_near(None))
             else:
                 break
@@ -311,6 +352,9 @@ class _Parser:
             self.i += 1
             assert tok.term is not None
             return tok.term
+        if tok.kind == "LIST":
+            self.i += 1
+            return self.expand(tok)
         if tok.kind == "(":
             if self.depth >= MAX_DEPTH:
                 raise QueryError(tok.position, f"at most {MAX_DEPTH} nested parentheses",
@@ -329,6 +373,28 @@ class _Parser:
             self.i += 1
             return node
         raise self._operand_error(after)
+
+    def expand(self, tok: _Tok) -> Node:
+        """``@name`` -> the OR of the list's terms, each placed at the ``@name``."""
+        assert tok.term is not None
+        name, title = tok.term.text, tok.term.title
+        items = self.lists.get(name)
+        if items is None:
+            known = ", ".join("@" + n for n in sorted(self.lists)) or "none defined"
+            raise QueryError(tok.position, f"a term list defined under terms: ({known})",
+                             f"unknown list '@{name}'")
+        if not items:
+            raise QueryError(tok.position, "a term list with at least one term",
+                             f"'@{name}' is empty")
+        self.used[name] = None
+        terms: list[Node] = []
+        for item in items:
+            try:
+                terms.append(term_item(item, tok.position, title))
+            except QueryError as error:  # config validates items; a draft query may not
+                raise QueryError(tok.position, f"valid terms in '@{name}' ({error.expected})",
+                                 repr(item)) from None
+        return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
 
 def _flatten(kind: type, children: list[Node]) -> Iterator[Node]:
@@ -420,13 +486,17 @@ def matches_nothing_present(node: Node) -> bool:
     return values[id(node)]
 
 
-def parse_query(text: str) -> Query:
-    """Parse a topic query; raises QueryError with the position of the problem."""
+def parse_query(text: str, lists: TermLists | None = None) -> Query:
+    """Parse a topic query; raises QueryError with the position of the problem.
+
+    ``lists`` are the named term lists ``@name`` may use (flattened: items are terms).
+    """
     if not isinstance(text, str):
         raise TypeError("query must be a string")
-    root = _Parser(text).parse()
+    parser = _Parser(text, lists)
+    root = parser.parse()
     _check_depth(root)
     if matches_nothing_present(root):
         raise QueryError(0, "at least one term that must be present (this query would "
                          "match articles containing none of its terms, e.g. only NOT terms)")
-    return Query(text, root, tuple(iter_terms(root)))
+    return Query(text, root, tuple(iter_terms(root)), tuple(parser.used))
