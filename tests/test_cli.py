@@ -59,3 +59,19 @@ def test_json_logs(tmp_path):
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     cycle = next(line for line in lines if line.get("task") == "cycle")
     assert cycle["polled"] == 0 and cycle["level"] == "info"
+
+
+def test_config_is_honoured_before_or_after_the_command(tmp_path):
+    (tmp_path / "one.yaml").write_text(
+        "sources: [{id: only-one, url: 'https://example.org/rss'}]\n")
+    (tmp_path / "two.yaml").write_text(
+        "sources: [{id: a, url: 'https://example.org/a'}, {id: b, url: 'https://example.org/b'}]\n")
+    before = run_newswatch(["--config", str(tmp_path / "one.yaml"), "check"], subprocess_env(),
+                           cwd=tmp_path)
+    assert before.returncode == 0 and "1 sources" in before.stdout, before.stdout + before.stderr
+    after = run_newswatch(["check", "--config", str(tmp_path / "two.yaml")], subprocess_env(),
+                          cwd=tmp_path)
+    assert after.returncode == 0 and "2 sources" in after.stdout, after.stdout + after.stderr
+    both = run_newswatch(["--config", str(tmp_path / "one.yaml"), "check", "--config",
+                          str(tmp_path / "two.yaml")], subprocess_env(), cwd=tmp_path)
+    assert "2 sources" in both.stdout, both.stdout + both.stderr

@@ -392,19 +392,26 @@ def _table(header: list[str], rows: list[list[object]]) -> None:
 # ------------------------------------------------------------------------------ parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _config_option(default: object) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
+    common.add_argument("--config", metavar="PATH", default=default,
                         help="YAML file or folder of *.yaml (default: $NEWSWATCH_CONFIG or ./config)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config goes before or after the command; after it, it wins. (A subcommand's own
+    # default would otherwise overwrite the value given before the command.)
     parser = argparse.ArgumentParser(
-        prog="newswatch", parents=[common],
+        prog="newswatch", parents=[_config_option(None)],
         description="Scheduled news monitoring: fetch sources, detect topics, send alerts.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub = commands.add_parser(name, parents=[_config_option(argparse.SUPPRESS)], help=help_text,
+                                  description=help_text)
         sub.set_defaults(handler=handler)
         return sub
 
