@@ -438,6 +438,10 @@ def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
 
             wait_for(working_again, timeout=60, what=f"ticks and a poll after Redis restart {restart}")
         alive()
+        for name in ("worker", "beat"):  # one line when the broker goes, one when it is back
+            log = processes.log(name)
+            assert log.count("task=broker status=lost") == 3, log
+            assert log.count("task=broker status=back") == 3, log
     finally:
         codes = processes.stop_all()
         redis_server.close()
