@@ -16,8 +16,11 @@ outweighs position.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
@@ -430,13 +433,55 @@ class Capture:
     paragraphs: list[str]
 
 
-def read_capture(text: str, url: str = "") -> Capture:
-    """Body paragraphs and header fields of a text capture."""
+def prepared_lines(text: str) -> list[_Line]:
+    """The lines of a capture, classified, with repeats and link boxes marked as furniture."""
     lines = [_classify(line) for line in capture_lines(text)]
     mark_repeats(lines)
     mark_widgets(lines)
-    start, end = body_span(lines, url)
-    paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
+    return lines
+
+
+USE_MODEL = True
+# The body is the run of lines whose log-odds, shifted by SPAN_OFFSET, sum highest. A line
+# counts for no less than ODDS_FLOOR: a box of links inside the article (dropped anyway
+# as furniture) costs what a few doubtful lines cost, not what the model's certainty says.
+# Both chosen by cross-validation inside the tune half (benchmarks/train_capture_model.py).
+SPAN_OFFSET = 1.0
+ODDS_FLOOR = -3.0
+
+
+def learned_span(odds: list[float], offset: float = SPAN_OFFSET, floor: float = ODDS_FLOOR
+                 ) -> tuple[int, int]:
+    """[start, end) of the maximum-sum run of shifted log-odds (empty when none is positive)."""
+    best, best_start, best_end = 0.0, 0, 0
+    running, start = 0.0, 0
+    for index, value in enumerate(odds):
+        value = max(value, floor) + offset
+        if running + value <= 0:
+            running, start = 0.0, index + 1
+            continue
+        running += value
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    return best_start, best_end
+
+
+def learned_body(lines: list[_Line], odds: list[float], offset: float = SPAN_OFFSET,
+                 floor: float = ODDS_FLOOR) -> tuple[int, list[str]]:
+    """Where the body starts and its paragraphs: the best run by the model's log-odds,
+    without the known furniture inside it."""
+    start, end = learned_span(odds, offset, floor)
+    return start, [line.text for line in lines[start:end] if not line.boilerplate]
+
+
+def read_capture(text: str, url: str = "", model: tuple | None = None) -> Capture:
+    """Body paragraphs and header fields of a text capture."""
+    lines = prepared_lines(text)
+    if USE_MODEL:
+        start, paragraphs = learned_body(lines, line_log_odds(lines, url, model))
+    else:
+        start, end = body_span(lines, url)
+        paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
     meta = Metadata()
     header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
     dateline_at, meta.published = _dateline(header)
@@ -570,3 +615,170 @@ def _site_name(header: list[str]) -> str:
         if match and find_date(text):
             return match.group("site")
     return ""
+
+
+# ------------------------------------------------------------------ the learned line model
+# Each line is described by features that do not depend on any page set (its length and
+# ending, its mix of characters, whether it is known furniture, where it sits and what
+# lies around it); a logistic regression trained on the tune halves of the benchmark
+# corpora (benchmarks/train_capture_model.py writes its weights into capture_model.py)
+# turns them into the log-odds that the line is article text.
+
+_LENGTH_BINS = (20, 40, 80, 150, 300)
+_SEPARATORS = re.compile(r"[|•·›»«]|\s[-–—/]\s")
+_ADDRESS = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net)\b", re.IGNORECASE)
+_LIST_MARK = re.compile(r"^(?:[-*•·▪►>]|\d{1,3}[.)])\s")
+# Features of the neighbouring lines (two above, two below) that describe them too.
+_NEIGHBOUR_FEATURES = ("length", "sentence", "furniture", "title_case", "dated", "prose")
+_NEIGHBOURS = (-2, -1, 1, 2)
+# Lines around a line whose prose makes its neighbourhood.
+_DENSITY_LINES = 5
+_THREAD_REACH = 12
+
+
+def _own_features(line: _Line) -> dict[str, float]:
+    text = line.text
+    size = len(text)
+    words = _WORD.findall(text)
+    letters = sum(1 for c in text if c.isalpha())
+    digits = sum(1 for c in text if c.isdigit())
+    upper = sum(1 for c in text if c.isupper())
+    spaces = text.count(" ")
+    features = {
+        "length": math.log1p(size) / 6,
+        "words": math.log1p(len(words)) / 5,
+        "sentence": float(bool(_SENTENCE_END.search(text)) and not text.endswith(("...", "…"))),
+        "ellipsis": float(text.endswith(("...", "…"))),
+        "colon": float(text.endswith(":")),
+        "letters": letters / size,
+        "digits": digits / size,
+        "upper": upper / max(letters, 1),
+        "title_case": sum(1 for w in words if w[:1].isupper()) / max(len(words), 1),
+        "punctuation": (size - letters - digits - spaces) / size,
+        "commas": min(text.count(",") / max(len(words), 1) * 5, 1.0),
+        "furniture": float(line.boilerplate),
+        "widget_heading": float(bool(_WIDGET_HEADING.match(text))),
+        "thread_heading": float(bool(_THREAD_HEADING.match(text))),
+        "notice": float(_is_notice(text)),
+        "blob": float(bool(_BLOB.search(text))),
+        "dated": float(_dated(text)),
+        "byline": float(size <= 100 and bool(_BYLINE.match(text))),
+        "separators": float(bool(_SEPARATORS.search(text))),
+        "address": float(bool(_ADDRESS.search(text))),
+        "list_mark": float(bool(_LIST_MARK.match(text))),
+        "prose": float(line.prose),
+    }
+    for bound in _LENGTH_BINS:
+        features[f"under_{bound}"] = float(size < bound)
+    return features
+
+
+def line_features(lines: list[_Line], url: str = "") -> list[dict[str, float]]:
+    """The model's description of every line of a capture (see the section comment)."""
+    own = [_own_features(line) for line in lines]
+    count = len(lines)
+    texts = Counter(line.text for line in lines)
+    slug = _slug_words(url)
+    headline = next((i for i, line in enumerate(lines) if len(slug) >= 3 and len(line.text) <= 250
+                     and _slug_overlap(line.text, slug) >= SLUG_OVERLAP), None)
+    dateline = next((i for i, f in enumerate(own) if f["dated"] and f["words"] > 0), None)
+    prose_chars = [len(line.text) if line.prose else 0 for line in lines]
+    total = sum(prose_chars) or 1
+    before = list(accumulate(prose_chars, initial=0))
+    # Runs of long lines: the length of the run each line belongs to.
+    run_length = [0] * count
+    index = 0
+    while index < count:
+        end = index
+        while end < count and len(lines[end].text) >= SENTENCE_CHARS:
+            end += 1
+        for inner in range(index, end):
+            run_length[inner] = end - index
+        index = max(end, index + 1)
+    thread_at = -10**9
+    out: list[dict[str, float]] = []
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        if own[i]["thread_heading"]:
+            thread_at = i
+        features = dict(own[i])
+        position = i / max(count - 1, 1)
+        window = before[min(count, i + _DENSITY_LINES + 1)] - before[max(0, i - _DENSITY_LINES)]
+        features.update({
+            "position": position,
+            "position_sq": position * position,
+            "prose_above": before[i] / total,
+            "density": math.log1p(window) / 8,
+            "run": math.log1p(run_length[i]) / 3,
+            "repeated": float(texts[line.text] > 1),
+            "later_copy": float(line.text in seen),
+            "after_headline": float(headline is not None and i > headline),
+            "headline_distance": (math.log1p(i - headline) / 5
+                                  if headline is not None and i > headline else 0.0),
+            "is_headline": float(headline == i),
+            "after_dateline": float(dateline is not None and i > dateline),
+            "dateline_distance": (math.log1p(i - dateline) / 5
+                                  if dateline is not None and i > dateline else 0.0),
+            "in_thread": float(i - thread_at <= _THREAD_REACH),
+            "after_thread": float(thread_at >= 0),
+        })
+        seen.add(line.text)
+        for offset in _NEIGHBOURS:
+            j = i + offset
+            inside = 0 <= j < count
+            features[f"n{offset}_exists"] = float(inside)
+            for name in _NEIGHBOUR_FEATURES:
+                features[f"n{offset}_{name}"] = own[j][name] if inside else 0.0
+        out.append(features)
+    return out
+
+
+def line_log_odds(lines: list[_Line], url: str = "", model: tuple | None = None) -> list[float]:
+    """Log-odds that each line is article text: the line model, then the context model
+    that reads the line model's verdicts on the lines around each line (a paragraph
+    among paragraphs is text, a lone long line among labels often a teaser)."""
+    from . import capture_model
+
+    weights, bias, context_weights, context_bias = model or (
+        capture_model.WEIGHTS, capture_model.BIAS, capture_model.CONTEXT_WEIGHTS,
+        capture_model.CONTEXT_BIAS)
+    first = [_apply(weights, bias, features) for features in line_features(lines, url)]
+    if not context_weights:
+        return first
+    return [_apply(context_weights, context_bias, features)
+            for features in context_features(lines, first)]
+
+
+def _apply(weights: dict[str, float], bias: float, features: dict[str, float]) -> float:
+    return bias + sum(weights.get(name, 0.0) * value for name, value in features.items() if value)
+
+
+_CONTEXT_REACH = 3
+_CONTEXT_WINDOW = 5
+# The line model's verdicts are scaled to about the range of the other features.
+_ODDS_SCALE = 5.0
+
+
+def context_features(lines: list[_Line], odds: list[float]) -> list[dict[str, float]]:
+    """The line model's log-odds of each line and of the lines around it, and whether the
+    line lies in the best run by those log-odds."""
+    count = len(lines)
+    start, end = learned_span(odds, 1.0, -1e9)
+    totals = list(accumulate(odds, initial=0.0))
+    out = []
+    for i, line in enumerate(lines):
+        low, high = max(0, i - _CONTEXT_WINDOW), min(count, i + _CONTEXT_WINDOW + 1)
+        features = {
+            "odds": odds[i] / _ODDS_SCALE,
+            "window_mean": (totals[high] - totals[low]) / (high - low) / _ODDS_SCALE,
+            "in_run": float(start <= i < end),
+            "run_distance": math.log1p(start - i if i < start else max(0, i - end + 1)) / 3,
+            "furniture": float(line.boilerplate),
+            "prose": float(line.prose),
+        }
+        for offset in range(-_CONTEXT_REACH, _CONTEXT_REACH + 1):
+            j = i + offset
+            if offset:
+                features[f"odds{offset:+d}"] = odds[j] / _ODDS_SCALE if 0 <= j < count else -1.0
+        out.append(features)
+    return out
