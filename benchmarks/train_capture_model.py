@@ -196,9 +196,9 @@ def predict(page: dict, model: tuple) -> list[float]:
     return [float(v) for v in odds]
 
 
-def page_text(page: dict, model: tuple, offset: float, floor: float) -> str:
+def page_text(page: dict, model: tuple, **decision: float) -> str:
     odds = predict(page, model)
-    _, paragraphs = capture.learned_body(page["lines"], odds, offset, floor)
+    _, paragraphs = capture.learned_body(page["lines"], odds, **decision)
     return join_paragraphs(filter_text(paragraphs))
 
 
@@ -241,19 +241,19 @@ def scores(pages: list[dict], texts: dict[str, str]) -> dict[str, dict]:
     return out
 
 
-def cross_validate(pages: list[dict], l2s, contexts, offsets, floors) -> None:
+def cross_validate(pages: list[dict], l2s, contexts, decisions: list[dict]) -> None:
     folds = [[p for p in pages if _fold(p["id"]) == k] for k in (0, 1)]
     print("fold sizes:", [len(f) for f in folds])
     for l2, l2_context in ((a, c) for a in l2s for c in contexts):
         models = [fit_model(folds[1 - k], l2, l2_context) for k in (0, 1)]
-        for offset in offsets:
-            for floor in floors:
+        for decision in decisions:
+            if True:
                 texts = {}
                 for k in (0, 1):
                     for p in folds[k]:
-                        texts[p["id"]] = page_text(p, models[k], offset, floor)
+                        texts[p["id"]] = page_text(p, models[k], **decision)
                 result = scores(pages, texts)
-                print(f"l2={l2:<4} ctx={l2_context:<4} offset={offset:<5} floor={floor:<5} " + "  ".join(
+                print(f"l2={l2:<4} ctx={l2_context:<4} " + " ".join(f"{k}={v}" for k, v in decision.items()) + " " + "  ".join(
                     f"{c}: F1 {r['f1']:.3f} (P {r['p']:.3f} R {r['r']:.3f}"
                     + (f", lost {r['lost']}" if "lost" in r else f", leaks {r['leaks']}") + ")"
                     for c, r in result.items()), flush=True)
@@ -279,6 +279,15 @@ def write_model(names: list[str], model: tuple, l2: float, l2_context: float) ->
     )
 
 
+def _decisions(spec: str) -> list[dict]:
+    """Every combination of a grid "name=v1,v2;name=v3" of learned_span's settings."""
+    grid: list[dict] = [{}]
+    for part in filter(None, spec.split(";")):
+        name, values = part.split("=")
+        grid = [{**g, name: float(v)} for g in grid for v in values.split(",")]
+    return grid
+
+
 def main(argv: list[str] | None = None) -> int:
     global WEIGHTING
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -289,8 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2-context", type=float, default=10.0, help="negative: no context model")
     parser.add_argument("--grid", default="3", help="l2 values for --cv, comma-separated")
     parser.add_argument("--contexts", default="10", help="context-model l2 values for --cv")
-    parser.add_argument("--offsets", default="1")
-    parser.add_argument("--floors", default="-3")
+    parser.add_argument("--decide", default="", help="decision grid for --cv, e.g. offset=0.5,1;edge=0")
     parser.add_argument("--weighting", default="log", choices=["one", "sqrt", "log"])
     args = parser.parse_args(argv)
     WEIGHTING = args.weighting
@@ -301,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(names)} features")
     if args.cv:
         floats = lambda text: [float(v) for v in text.split(",")]  # noqa: E731
-        cross_validate(pages, floats(args.grid), floats(args.contexts), floats(args.offsets), floats(args.floors))
+        cross_validate(pages, floats(args.grid), floats(args.contexts), _decisions(args.decide))
     if args.write:
         write_model(names, fit_model(pages, args.l2, args.l2_context), args.l2, args.l2_context)
         print(f"wrote {MODEL_FILE.relative_to(ROOT)}")

@@ -443,34 +443,57 @@ def prepared_lines(text: str) -> list[_Line]:
 
 USE_MODEL = True
 # The body is the run of lines whose log-odds, shifted by SPAN_OFFSET, sum highest. A line
-# counts for no less than ODDS_FLOOR: a box of links inside the article (dropped anyway
-# as furniture) costs what a few doubtful lines cost, not what the model's certainty says.
-# Both chosen by cross-validation inside the tune half (benchmarks/train_capture_model.py).
+# counts for no less than ODDS_FLOOR, and known furniture (dropped anyway) for
+# FURNITURE_ODDS: a box of links inside the article costs what a doubtful line costs,
+# not what the model's certainty says. The run then starts and ends on lines the model
+# takes for article text on their own (log-odds above EDGE_ODDS), or on paragraphs (of
+# EDGE_CHARS or more): the shift that lets it bridge a subheading must not let it take in
+# the headline and byline above.
+# All chosen by cross-validation inside the tune half (benchmarks/train_capture_model.py).
 SPAN_OFFSET = 1.0
 ODDS_FLOOR = -3.0
+FURNITURE_ODDS = -1.0
+EDGE_ODDS = 0.5
+EDGE_CHARS = 120
 
 
-def learned_span(odds: list[float], offset: float = SPAN_OFFSET, floor: float = ODDS_FLOOR
+def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_OFFSET,
+                 floor: float = ODDS_FLOOR, furniture_odds: float = FURNITURE_ODDS,
+                 edge: float = EDGE_ODDS, lengths: list[int] | None = None,
+                 edge_chars: float = EDGE_CHARS, header: list[bool] | None = None
                  ) -> tuple[int, int]:
-    """[start, end) of the maximum-sum run of shifted log-odds (empty when none is positive)."""
+    """[start, end) of the maximum-sum run of shifted log-odds (empty when none is
+    positive), trimmed to confident lines at both ends."""
     best, best_start, best_end = 0.0, 0, 0
     running, start = 0.0, 0
     for index, value in enumerate(odds):
-        value = max(value, floor) + offset
+        value = (furniture_odds if furniture[index] else max(value, floor)) + offset
         if running + value <= 0:
             running, start = 0.0, index + 1
             continue
         running += value
         if running > best:
             best, best_start, best_end = running, start, index + 1
-    return best_start, best_end
+    start, end = best_start, best_end
+    lengths = lengths or [0] * len(odds)
+
+    def doubtful(index: int) -> bool:
+        return furniture[index] or (odds[index] <= edge and lengths[index] < edge_chars)
+
+    # A dateline or byline opening the run is the article's header: its fields, not its text.
+    while start < end and (doubtful(start) or (header is not None and header[start])):
+        start += 1
+    while end > start and doubtful(end - 1):
+        end -= 1
+    return start, end
 
 
-def learned_body(lines: list[_Line], odds: list[float], offset: float = SPAN_OFFSET,
-                 floor: float = ODDS_FLOOR) -> tuple[int, list[str]]:
+def learned_body(lines: list[_Line], odds: list[float], **decision: float) -> tuple[int, list[str]]:
     """Where the body starts and its paragraphs: the best run by the model's log-odds,
     without the known furniture inside it."""
-    start, end = learned_span(odds, offset, floor)
+    start, end = learned_span(odds, [line.boilerplate for line in lines], **decision,
+                              lengths=[len(line.text) for line in lines],
+                              header=[_opening_header(line.text) for line in lines])
     return start, [line.text for line in lines[start:end] if not line.boilerplate]
 
 
@@ -763,7 +786,7 @@ def context_features(lines: list[_Line], odds: list[float]) -> list[dict[str, fl
     """The line model's log-odds of each line and of the lines around it, and whether the
     line lies in the best run by those log-odds."""
     count = len(lines)
-    start, end = learned_span(odds, 1.0, -1e9)
+    start, end = learned_span(odds, [line.boilerplate for line in lines], 1.0, -1e9, -1.0, -1e9)
     totals = list(accumulate(odds, initial=0.0))
     out = []
     for i, line in enumerate(lines):

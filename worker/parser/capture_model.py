@@ -78,19 +78,19 @@ WEIGHTS = {
     'words': 2.0361,
 }
 
-CONTEXT_BIAS = -0.5093
+CONTEXT_BIAS = -0.5848
 
 CONTEXT_WEIGHTS: dict[str, float] = {
-    'furniture': -0.2389,
-    'in_run': 0.7261,
-    'odds': 1.4627,
-    'odds+1': 0.5757,
-    'odds+2': 0.0532,
-    'odds+3': -0.3153,
-    'odds-1': 0.5430,
-    'odds-2': -0.0917,
-    'odds-3': 0.1381,
-    'prose': 1.1351,
-    'run_distance': -1.6840,
-    'window_mean': -0.2661,
+    'furniture': -0.2969,
+    'in_run': 0.7770,
+    'odds': 1.4606,
+    'odds+1': 0.5526,
+    'odds+2': 0.0833,
+    'odds+3': -0.2386,
+    'odds-1': 0.5666,
+    'odds-2': -0.0765,
+    'odds-3': 0.1445,
+    'prose': 1.0947,
+    'run_distance': -1.5527,
+    'window_mean': -0.2860,
 }
