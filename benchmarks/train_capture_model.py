@@ -130,11 +130,11 @@ def prepare(data: Path) -> tuple[list[dict], list[str]]:
             else:
                 labels, weights = label_by_truth(lines, page["truth"])
             pages.append({**page, "corpus": corpus, "lines": lines, "labels": labels,
-                          "weights": weights, "features": capture.line_features(lines, page["url"])})
-    names = sorted({name for page in pages for row in page["features"] for name in row})
+                          "weights": weights})
+    names = list(capture.FEATURE_NAMES)
     for page in pages:
-        page["x"] = np.array([[row.get(name, 0.0) for name in names] for row in page["features"]]
-                             ).reshape(len(page["lines"]), len(names))
+        page["x"] = np.array(capture.line_features(page["lines"], page["url"])).reshape(
+            len(page["lines"]), len(names))
     return pages, names
 
 
@@ -161,13 +161,12 @@ def fit(blocks: list[tuple[np.ndarray, list[float], list[float]]], l2: float) ->
     return w[:-1], float(w[-1])
 
 
-CONTEXT_NAMES = sorted(capture.context_features([capture._Line("x", False, False)], [0.0])[0])
+CONTEXT_NAMES = list(capture.CONTEXT_FEATURES)
 
 
 def _context_matrix(page: dict, odds: np.ndarray) -> np.ndarray:
     rows = capture.context_features(page["lines"], [float(v) for v in odds])
-    return np.array([[row[name] for name in CONTEXT_NAMES] for row in rows]).reshape(
-        len(rows), len(CONTEXT_NAMES))
+    return np.array(rows).reshape(len(rows), len(CONTEXT_NAMES))
 
 
 def fit_model(pages: list[dict], l2: float, l2_context: float) -> tuple:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import mul
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
@@ -67,7 +69,9 @@ SUMMARY_CHARS = 300
 # one width no wider than this.
 MAX_WRAP_WIDTH = 100
 
-_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)。！？]$")
+# The characters a sentence (or a quoted one) ends with; a line's last one is checked,
+# which unlike a regex anchored at the end does not scan the line.
+_SENTENCE_END_CHARS = frozenset(".!?…:;\"'”’»)。！？")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"\w+")
 _BYLINE = re.compile(
@@ -139,6 +143,7 @@ class _Line:
     text: str
     boilerplate: bool
     prose: bool
+    notice: bool = False
 
 
 def line_scores(lines: list[_Line]) -> list[float]:
@@ -236,14 +241,15 @@ def _classify(text: str) -> _Line:
     boilerplate = is_boilerplate_line(text) or not _LETTER.search(text)
     # A teaser cut short ("… as Hurri...") ends like a sentence but is a link.
     prose = len(text) >= PROSE_CHARS or (
-        len(text) >= SENTENCE_CHARS and bool(_SENTENCE_END.search(text))
+        len(text) >= SENTENCE_CHARS and text[-1] in _SENTENCE_END_CHARS
         and not text.endswith(("...", "…"))
     )
     # Encoded data (base64, a long URL) and consent notices are long but not the article:
     # they are labels, which split them from the prose around them.
-    if prose and (_BLOB.search(text) or _is_notice(text)):
+    notice = len(text) >= SENTENCE_CHARS and _is_notice(text)
+    if prose and (notice or _BLOB.search(text)):
         prose = False
-    return _Line(text, boilerplate, prose and not boilerplate)
+    return _Line(text, boilerplate, prose and not boilerplate, notice)
 
 
 def runs(lines: list[_Line]) -> list[tuple[int, int, float]]:
@@ -453,14 +459,14 @@ USE_MODEL = True
 SPAN_OFFSET = 1.0
 ODDS_FLOOR = -3.0
 FURNITURE_ODDS = -1.0
-EDGE_ODDS = 0.5
+EDGE_ODDS = 0.25
 EDGE_CHARS = 120
 
 
 def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_OFFSET,
                  floor: float = ODDS_FLOOR, furniture_odds: float = FURNITURE_ODDS,
                  edge: float = EDGE_ODDS, lengths: list[int] | None = None,
-                 edge_chars: float = EDGE_CHARS, header: list[bool] | None = None
+                 edge_chars: float = EDGE_CHARS, header: Sequence[bool] | None = None
                  ) -> tuple[int, int]:
     """[start, end) of the maximum-sum run of shifted log-odds (empty when none is
     positive), trimmed to confident lines at both ends."""
@@ -488,12 +494,22 @@ def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_
     return start, end
 
 
+class _LazyHeader:
+    """Whether each line is a dateline or byline, worked out only for the lines asked about."""
+
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+
+    def __getitem__(self, index: int) -> bool:
+        return _opening_header(self.lines[index].text)
+
+
 def learned_body(lines: list[_Line], odds: list[float], **decision: float) -> tuple[int, list[str]]:
     """Where the body starts and its paragraphs: the best run by the model's log-odds,
     without the known furniture inside it."""
     start, end = learned_span(odds, [line.boilerplate for line in lines], **decision,
                               lengths=[len(line.text) for line in lines],
-                              header=[_opening_header(line.text) for line in lines])
+                              header=_LazyHeader(lines))
     return start, [line.text for line in lines[start:end] if not line.boilerplate]
 
 
@@ -648,63 +664,89 @@ def _site_name(header: list[str]) -> str:
 # turns them into the log-odds that the line is article text.
 
 _LENGTH_BINS = (20, 40, 80, 150, 300)
-_SEPARATORS = re.compile(r"[|•·›»«]|\s[-–—/]\s")
-_ADDRESS = re.compile(r"https?://|www\.|@\w|\.(?:com|org|net)\b", re.IGNORECASE)
+# Characters that divide the items of a menu, a breadcrumb or a credit line; spaced
+# dashes and slashes do the same.
+_SEPARATOR_CHARS = frozenset("|•·›»«")
+_SPACED_SEPARATORS = (" - ", " – ", " — ", " / ")
 _LIST_MARK = re.compile(r"^(?:[-*•·▪►>]|\d{1,3}[.)])\s")
-# Features of the neighbouring lines (two above, two below) that describe them too.
-_NEIGHBOUR_FEATURES = ("length", "sentence", "furniture", "title_case", "dated", "prose")
+# Character shares are read from the start of a line: enough to tell prose from a label.
+_SAMPLE_CHARS = 200
+# What a line says about itself. The first _NEIGHBOUR_COUNT also describe the lines two
+# above and two below it.
+OWN_FEATURES = (
+    "length", "sentence", "furniture", "title_case", "dated", "prose",
+    "words", "ellipsis", "colon", "letters", "digits", "upper", "punctuation", "commas",
+    "widget_heading", "thread_heading", "notice", "blob", "byline", "separators", "address",
+    "list_mark", *(f"under_{bound}" for bound in _LENGTH_BINS),
+)
+_NEIGHBOUR_COUNT = 6
 _NEIGHBOURS = (-2, -1, 1, 2)
+# Where a line sits in the capture and what lies around it.
+PLACE_FEATURES = (
+    "position", "position_sq", "prose_above", "density", "run", "repeated", "later_copy",
+    "after_headline", "headline_distance", "is_headline", "after_dateline", "dateline_distance",
+    "in_thread", "after_thread",
+)
+FEATURE_NAMES = OWN_FEATURES + PLACE_FEATURES + tuple(
+    name for offset in _NEIGHBOURS
+    for name in (f"n{offset}_exists", *(f"n{offset}_{own}" for own in OWN_FEATURES[:_NEIGHBOUR_COUNT])))
+_ABSENT = [0.0] * (_NEIGHBOUR_COUNT + 1)
 # Lines around a line whose prose makes its neighbourhood.
 _DENSITY_LINES = 5
 _THREAD_REACH = 12
 
 
-def _own_features(line: _Line) -> dict[str, float]:
+def _own_features(line: _Line) -> list[float]:
+    """OWN_FEATURES of a line, in that order."""
     text = line.text
     size = len(text)
-    words = _WORD.findall(text)
-    letters = sum(1 for c in text if c.isalpha())
-    digits = sum(1 for c in text if c.isdigit())
-    upper = sum(1 for c in text if c.isupper())
-    spaces = text.count(" ")
-    features = {
-        "length": math.log1p(size) / 6,
-        "words": math.log1p(len(words)) / 5,
-        "sentence": float(bool(_SENTENCE_END.search(text)) and not text.endswith(("...", "…"))),
-        "ellipsis": float(text.endswith(("...", "…"))),
-        "colon": float(text.endswith(":")),
-        "letters": letters / size,
-        "digits": digits / size,
-        "upper": upper / max(letters, 1),
-        "title_case": sum(1 for w in words if w[:1].isupper()) / max(len(words), 1),
-        "punctuation": (size - letters - digits - spaces) / size,
-        "commas": min(text.count(",") / max(len(words), 1) * 5, 1.0),
-        "furniture": float(line.boilerplate),
-        "widget_heading": float(bool(_WIDGET_HEADING.match(text))),
-        "thread_heading": float(bool(_THREAD_HEADING.match(text))),
-        "notice": float(_is_notice(text)),
-        "blob": float(bool(_BLOB.search(text))),
-        "dated": float(_dated(text)),
-        "byline": float(size <= 100 and bool(_BYLINE.match(text))),
-        "separators": float(bool(_SEPARATORS.search(text))),
-        "address": float(bool(_ADDRESS.search(text))),
-        "list_mark": float(bool(_LIST_MARK.match(text))),
-        "prose": float(line.prose),
-    }
-    for bound in _LENGTH_BINS:
-        features[f"under_{bound}"] = float(size < bound)
-    return features
+    count = text.count(" ") + 1  # words, near enough: lines are whitespace-normalised
+    sample = text[:_SAMPLE_CHARS]
+    sample_words = sample.split()
+    letters = sum(map(str.isalpha, sample))
+    digits = sum(map(str.isdigit, sample))
+    spaces = len(sample_words) - 1
+    ellipsis = text.endswith(("...", "…"))
+    return [
+        math.log1p(size) / 6,
+        float(not ellipsis and text[-1] in _SENTENCE_END_CHARS),
+        float(line.boilerplate),
+        sum(1 for w in sample_words if w[:1].isupper()) / max(len(sample_words), 1),
+        # A date needs digits; most lines have none and need not be searched.
+        float(digits > 0 and _dated(text)),
+        float(line.prose),
+        math.log1p(count) / 5,
+        float(ellipsis),
+        float(text.endswith(":")),
+        letters / len(sample),
+        digits / len(sample),
+        sum(map(str.isupper, sample)) / max(letters, 1),
+        (len(sample) - letters - digits - spaces) / len(sample),
+        min(text.count(",") / count * 5, 1.0),
+        # Headings are short: longer lines need not be matched.
+        float(size <= 80 and bool(_WIDGET_HEADING.match(text))),
+        float(size <= 200 and bool(_THREAD_HEADING.match(text))),
+        float(line.notice),
+        float(size >= 120 and bool(_BLOB.search(text))),
+        float(size <= 100 and bool(_BYLINE.match(text))),
+        float(not _SEPARATOR_CHARS.isdisjoint(text) or any(m in text for m in _SPACED_SEPARATORS)),
+        float("://" in text or "www." in text or "@" in text),
+        float(bool(_LIST_MARK.match(text))),
+        *(float(size < bound) for bound in _LENGTH_BINS),
+    ]
 
 
-def line_features(lines: list[_Line], url: str = "") -> list[dict[str, float]]:
-    """The model's description of every line of a capture (see the section comment)."""
+def line_features(lines: list[_Line], url: str = "") -> list[list[float]]:
+    """FEATURE_NAMES of every line of a capture, in that order (see the section comment)."""
     own = [_own_features(line) for line in lines]
     count = len(lines)
     texts = Counter(line.text for line in lines)
     slug = _slug_words(url)
     headline = next((i for i, line in enumerate(lines) if len(slug) >= 3 and len(line.text) <= 250
                      and _slug_overlap(line.text, slug) >= SLUG_OVERLAP), None)
-    dateline = next((i for i, f in enumerate(own) if f["dated"] and f["words"] > 0), None)
+    dated, words = OWN_FEATURES.index("dated"), OWN_FEATURES.index("words")
+    dateline = next((i for i, f in enumerate(own) if f[dated] and f[words] > 0), None)
+    thread = OWN_FEATURES.index("thread_heading")
     prose_chars = [len(line.text) if line.prose else 0 for line in lines]
     total = sum(prose_chars) or 1
     before = list(accumulate(prose_chars, initial=0))
@@ -718,41 +760,36 @@ def line_features(lines: list[_Line], url: str = "") -> list[dict[str, float]]:
         for inner in range(index, end):
             run_length[inner] = end - index
         index = max(end, index + 1)
+    neighbours = [[1.0, *features[:_NEIGHBOUR_COUNT]] for features in own]
     thread_at = -10**9
-    out: list[dict[str, float]] = []
+    out: list[list[float]] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
-        if own[i]["thread_heading"]:
+        if own[i][thread]:
             thread_at = i
-        features = dict(own[i])
         position = i / max(count - 1, 1)
         window = before[min(count, i + _DENSITY_LINES + 1)] - before[max(0, i - _DENSITY_LINES)]
-        features.update({
-            "position": position,
-            "position_sq": position * position,
-            "prose_above": before[i] / total,
-            "density": math.log1p(window) / 8,
-            "run": math.log1p(run_length[i]) / 3,
-            "repeated": float(texts[line.text] > 1),
-            "later_copy": float(line.text in seen),
-            "after_headline": float(headline is not None and i > headline),
-            "headline_distance": (math.log1p(i - headline) / 5
-                                  if headline is not None and i > headline else 0.0),
-            "is_headline": float(headline == i),
-            "after_dateline": float(dateline is not None and i > dateline),
-            "dateline_distance": (math.log1p(i - dateline) / 5
-                                  if dateline is not None and i > dateline else 0.0),
-            "in_thread": float(i - thread_at <= _THREAD_REACH),
-            "after_thread": float(thread_at >= 0),
-        })
-        seen.add(line.text)
+        row = own[i] + [
+            position,
+            position * position,
+            before[i] / total,
+            math.log1p(window) / 8,
+            math.log1p(run_length[i]) / 3,
+            float(texts[line.text] > 1),
+            float(line.text in seen),
+            float(headline is not None and i > headline),
+            math.log1p(i - headline) / 5 if headline is not None and i > headline else 0.0,
+            float(headline == i),
+            float(dateline is not None and i > dateline),
+            math.log1p(i - dateline) / 5 if dateline is not None and i > dateline else 0.0,
+            float(i - thread_at <= _THREAD_REACH),
+            float(thread_at >= 0),
+        ]
         for offset in _NEIGHBOURS:
             j = i + offset
-            inside = 0 <= j < count
-            features[f"n{offset}_exists"] = float(inside)
-            for name in _NEIGHBOUR_FEATURES:
-                features[f"n{offset}_{name}"] = own[j][name] if inside else 0.0
-        out.append(features)
+            row += neighbours[j] if 0 <= j < count else _ABSENT
+        seen.add(line.text)
+        out.append(row)
     return out
 
 
@@ -765,15 +802,17 @@ def line_log_odds(lines: list[_Line], url: str = "", model: tuple | None = None)
     weights, bias, context_weights, context_bias = model or (
         capture_model.WEIGHTS, capture_model.BIAS, capture_model.CONTEXT_WEIGHTS,
         capture_model.CONTEXT_BIAS)
-    first = [_apply(weights, bias, features) for features in line_features(lines, url)]
+    first = _apply_all(weights, bias, FEATURE_NAMES, line_features(lines, url))
     if not context_weights:
         return first
-    return [_apply(context_weights, context_bias, features)
-            for features in context_features(lines, first)]
+    return _apply_all(context_weights, context_bias, CONTEXT_FEATURES, context_features(lines, first))
 
 
-def _apply(weights: dict[str, float], bias: float, features: dict[str, float]) -> float:
-    return bias + sum(weights.get(name, 0.0) * value for name, value in features.items() if value)
+def _apply_all(weights: dict[str, float], bias: float, names: tuple[str, ...],
+               rows: list[list[float]]) -> list[float]:
+    """bias + weights · row for every row of features (in the order of `names`)."""
+    vector = [weights.get(name, 0.0) for name in names]
+    return [bias + sum(map(mul, vector, row)) for row in rows]
 
 
 _CONTEXT_REACH = 3
@@ -782,26 +821,29 @@ _CONTEXT_WINDOW = 5
 _ODDS_SCALE = 5.0
 
 
-def context_features(lines: list[_Line], odds: list[float]) -> list[dict[str, float]]:
-    """The line model's log-odds of each line and of the lines around it, and whether the
-    line lies in the best run by those log-odds."""
+CONTEXT_FEATURES = ("odds", "window_mean", "in_run", "run_distance", "furniture", "prose",
+                    *(f"odds{offset:+d}" for offset in range(-_CONTEXT_REACH, _CONTEXT_REACH + 1) if offset))
+
+
+def context_features(lines: list[_Line], odds: list[float]) -> list[list[float]]:
+    """CONTEXT_FEATURES of every line: the line model's log-odds of the line and of the
+    lines around it, and whether the line lies in the best run by those log-odds."""
     count = len(lines)
     start, end = learned_span(odds, [line.boilerplate for line in lines], 1.0, -1e9, -1.0, -1e9)
     totals = list(accumulate(odds, initial=0.0))
+    scaled = [value / _ODDS_SCALE for value in odds]
     out = []
     for i, line in enumerate(lines):
         low, high = max(0, i - _CONTEXT_WINDOW), min(count, i + _CONTEXT_WINDOW + 1)
-        features = {
-            "odds": odds[i] / _ODDS_SCALE,
-            "window_mean": (totals[high] - totals[low]) / (high - low) / _ODDS_SCALE,
-            "in_run": float(start <= i < end),
-            "run_distance": math.log1p(start - i if i < start else max(0, i - end + 1)) / 3,
-            "furniture": float(line.boilerplate),
-            "prose": float(line.prose),
-        }
-        for offset in range(-_CONTEXT_REACH, _CONTEXT_REACH + 1):
-            j = i + offset
-            if offset:
-                features[f"odds{offset:+d}"] = odds[j] / _ODDS_SCALE if 0 <= j < count else -1.0
-        out.append(features)
+        row = [
+            scaled[i],
+            (totals[high] - totals[low]) / (high - low) / _ODDS_SCALE,
+            float(start <= i < end),
+            math.log1p(start - i if i < start else max(0, i - end + 1)) / 3,
+            float(line.boilerplate),
+            float(line.prose),
+        ]
+        row += (scaled[j] if 0 <= j < count else -1.0
+                for j in range(i - _CONTEXT_REACH, i + _CONTEXT_REACH + 1) if j != i)
+        out.append(row)
     return out
