@@ -246,7 +246,7 @@ def _classify(text: str) -> _Line:
     )
     # Encoded data (base64, a long URL) and consent notices are long but not the article:
     # they are labels, which split them from the prose around them.
-    notice = len(text) >= SENTENCE_CHARS and _is_notice(text)
+    notice = prose and _is_notice(text)
     if prose and (notice or _BLOB.search(text)):
         prose = False
     return _Line(text, boilerplate, prose and not boilerplate, notice)
@@ -473,7 +473,7 @@ def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_
     best, best_start, best_end = 0.0, 0, 0
     running, start = 0.0, 0
     for index, value in enumerate(odds):
-        value = (furniture_odds if furniture[index] else max(value, floor)) + offset
+        value = (furniture_odds if furniture[index] else value if value > floor else floor) + offset
         if running + value <= 0:
             running, start = 0.0, index + 1
             continue
@@ -711,16 +711,16 @@ def _own_features(line: _Line) -> list[float]:
         math.log1p(size) / 6,
         float(not ellipsis and text[-1] in _SENTENCE_END_CHARS),
         float(line.boilerplate),
-        sum(1 for w in sample_words if w[:1].isupper()) / max(len(sample_words), 1),
+        sum(1 for w in sample_words if w[:1].isupper()) / (len(sample_words) or 1),
         # A date needs digits; most lines have none and need not be searched.
-        float(digits > 0 and _dated(text)),
+        float(size <= 60 and digits > 0 and _dated(text)),
         float(line.prose),
         math.log1p(count) / 5,
         float(ellipsis),
         float(text.endswith(":")),
         letters / len(sample),
         digits / len(sample),
-        sum(map(str.isupper, sample)) / max(letters, 1),
+        sum(map(str.isupper, sample)) / (letters or 1),
         (len(sample) - letters - digits - spaces) / len(sample),
         min(text.count(",") / count * 5, 1.0),
         # Headings are short: longer lines need not be matched.
@@ -762,12 +762,13 @@ def line_features(lines: list[_Line], url: str = "") -> list[list[float]]:
         index = max(end, index + 1)
     neighbours = [[1.0, *features[:_NEIGHBOUR_COUNT]] for features in own]
     thread_at = -10**9
+    last = max(count - 1, 1)
     out: list[list[float]] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
         if own[i][thread]:
             thread_at = i
-        position = i / max(count - 1, 1)
+        position = i / last
         window = before[min(count, i + _DENSITY_LINES + 1)] - before[max(0, i - _DENSITY_LINES)]
         row = own[i] + [
             position,
