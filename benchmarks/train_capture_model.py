@@ -93,6 +93,11 @@ def _fold_space(text: str) -> str:
     return " ".join(text.split())
 
 
+def _holds(text: str, snippets: list[str]) -> bool:
+    """A snippet inside the line, or the line inside a snippet that spans several lines."""
+    return any(s in text or (len(text) >= 30 and text in s) for s in snippets)
+
+
 def label_by_snippets(lines: list[capture._Line], with_: list[str], without: list[str]
                       ) -> tuple[list[float], list[float]]:
     """(labels, weights) of the lines of a page with "with"/"without" snippets."""
@@ -101,12 +106,10 @@ def label_by_snippets(lines: list[capture._Line], with_: list[str], without: lis
     labels, weights = [], []
     for line in lines:
         text = line.text
-        # A snippet inside the line, or a line inside a snippet spanning several lines.
-        hit = lambda snippets: any(s in text or (len(text) >= 30 and text in s) for s in snippets)  # noqa: E731
-        if hit(good):
+        if _holds(text, good):
             labels.append(1.0)
             weights.append(_weight(text))
-        elif hit(bad):
+        elif _holds(text, bad):
             labels.append(0.0)
             weights.append(_weight(text))
         else:
@@ -252,7 +255,8 @@ def cross_validate(pages: list[dict], l2s, contexts, decisions: list[dict]) -> N
                     for p in folds[k]:
                         texts[p["id"]] = page_text(p, models[k], **decision)
                 result = scores(pages, texts)
-                print(f"l2={l2:<4} ctx={l2_context:<4} " + " ".join(f"{k}={v}" for k, v in decision.items()) + " " + "  ".join(
+                settings = " ".join(f"{k}={v}" for k, v in decision.items())
+                print(f"l2={l2:<4} ctx={l2_context:<4} {settings} " + "  ".join(
                     f"{c}: F1 {r['f1']:.3f} (P {r['p']:.3f} R {r['r']:.3f}"
                     + (f", lost {r['lost']}" if "lost" in r else f", leaks {r['leaks']}") + ")"
                     for c, r in result.items()), flush=True)

@@ -1,10 +1,13 @@
 """Text captures: a page copied as text or dumped by a text browser, read into an Article.
 
 A capture has no markup to say where the article is, so the body is found from the
-shape of the lines alone: an article is a run of long, sentence-ending lines, while
-menus, share bars, related-link lists and footers are runs of short labels. Each
-line scores for (prose, by its length) or against (a label); the best-scoring
-contiguous run is the body (a maximum-sum segment), and known furniture lines
+lines alone. A learned model reads each line: a logistic regression over features that
+hold on any site (its length and ending, its mix of characters, whether it is known
+furniture, where it sits, what the lines around it look like), then a second one over
+the first one's verdicts on the neighbouring lines. Its weights live in capture_model.py,
+written by benchmarks/train_capture_model.py from the tune halves of the benchmark
+corpora (the check halves are only scored). The body is the best-scoring contiguous run
+of lines by the model's log-odds (a maximum-sum segment), and known furniture lines
 ("Baca juga: …", "Login untuk …") inside it are dropped without breaking it.
 
 The header fields sit just above the body, in the order every outlet prints them:
@@ -19,11 +22,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import accumulate
 from operator import mul
-from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from .boilerplate import is_boilerplate_line
@@ -35,33 +37,8 @@ from .text import clean_line
 # A line this long is prose whatever its ending; shorter ones need a sentence ending.
 PROSE_CHARS = 100
 SENTENCE_CHARS = 40
-# What a label line (menu item, button, heading of a widget) costs a run that spans it:
-# a few labels inside an article (a subheading, a caption credit) cost less than the
-# paragraphs around them are worth, a menu of dozens does not.
-LABEL_COST = 40
 # The headline is looked for this many lines above the body (or dateline), no further.
 HEADER_LINES = 30
-# What a known furniture line costs: little, it is dropped anyway, but a page of nothing
-# else must not join two runs for free.
-FURNITURE_COST = 10
-# This many label lines in a row end a block: an article never pauses that long, while
-# the teaser lists and comment threads after it can be worth more than a short article.
-BLOCK_GAP = 7
-# Runs starting this few lines under a comments heading count this share of their worth.
-THREAD_LINES = 12
-THREAD_WEIGHT = 0.25
-# Dividers (dated lines, a label repeated) that make a run a list of items, not an article.
-LISTING_DIVIDERS = 3
-LISTING_ITEMS = 1.5
-# A run under an article header wins over a stronger later one worth at least this share.
-ANCHORED_SHARE = 0.3
-ANCHOR_LINES = 8
-# A header line (dateline, byline) among a run's first OPENING_LINES lines, after no more
-# than this share of its prose, opens the article: the body starts below it.
-OPENING_LINES = 8
-OPENING_SHARE = 0.15
-# Label lines in a row, one of them a header, that mark an article header inside a run.
-HEADER_STREAK = 3
 # Share of words a headline has in common with the URL slug to be recognised by it.
 SLUG_OVERLAP = 0.3
 SUMMARY_CHARS = 300
@@ -144,26 +121,6 @@ class _Line:
     boilerplate: bool
     prose: bool
     notice: bool = False
-
-
-def line_scores(lines: list[_Line]) -> list[float]:
-    """Prose lines score their length; each label line costs more than the one before
-    it in the same streak, so one subheading or "Baca juga" line inside an article
-    costs little while a menu, a comment header block or a related-links list
-    between the article and more prose (comments, teasers) splits them apart."""
-    scores, streak = [], 0
-    for line in lines:
-        if line.prose:
-            streak = 0
-            scores.append(float(len(line.text)))
-        elif line.boilerplate:
-            # Known furniture ("Baca juga: …", a "Related articles" box) is dropped anyway:
-            # it costs a flat price, so an inline box does not cut the article short.
-            scores.append(-float(FURNITURE_COST))
-        else:
-            streak += 1
-            scores.append(-float(LABEL_COST * streak))
-    return scores
 
 
 def mark_widgets(lines: list[_Line]) -> None:
@@ -252,85 +209,6 @@ def _classify(text: str) -> _Line:
     return _Line(text, boilerplate, prose and not boilerplate, notice)
 
 
-def runs(lines: list[_Line]) -> list[tuple[int, int, float]]:
-    """Every stretch of lines worth more than it costs, as (start, end, score): a
-    maximum-sum segment per stretch, cut where the running sum falls to zero or
-    where BLOCK_GAP label lines in a row say another block of the page begins."""
-    found: list[tuple[int, int, float]] = []
-    best, best_start, best_end = 0.0, 0, 0
-    running, start, streak = 0.0, 0, 0
-    for index, value in enumerate(line_scores(lines)):
-        streak = streak + 1 if value < 0 else 0
-        if running + value <= 0 or streak >= BLOCK_GAP:
-            if best > 0:
-                found.append((best_start, best_end, best))
-            best, running, start = 0.0, 0.0, index + 1
-            continue
-        running += value
-        if running > best:
-            best, best_start, best_end = running, start, index + 1
-    if best > 0:
-        found.append((best_start, best_end, best))
-    return found
-
-
-def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
-    """[start, end) of the article body, trimmed to prose at both edges.
-
-    The best-scoring run, unless an earlier run of at least a third of its worth
-    sits right under a dateline, a byline or the headline named by the URL: the
-    article comes before its comments and the teasers that follow it, and comment
-    threads or teaser lists can outweigh a short article.
-    """
-    found = [(s, e, score * (THREAD_WEIGHT if listing or _in_thread(lines, s) else 1.0))
-             for s, e, score, listing in split_listings(lines, runs(lines))]
-    if not found:
-        return 0, 0
-    strongest = max(score for _, _, score in found)
-    slug = _slug_words(url)
-    start, end = next(
-        ((s, e) for s, e, score in found
-         if score >= ANCHORED_SHARE * strongest and _anchored(lines, s, slug)),
-        max(found, key=lambda run: run[2])[:2],
-    )
-    if not _anchored(lines, start, slug):
-        # Teasers just before the article can join its run; its header then sits inside.
-        # Teasers are brief: a header with more prose above it than below is the next
-        # item after the article (a dated teaser, a comment), not the article's own,
-        # unless it prints the headline the URL names.
-        inner = _inner_header_end(lines, start, end, slug)
-        if inner and (_prose_chars(lines, start, inner) < _prose_chars(lines, inner, end)
-                      or _names_url(lines, start, inner, slug)):
-            start = inner
-    start = _after_opening_header(lines, start, end, slug)
-    while start < end and not lines[start].prose:
-        start += 1
-    # The next header (a teaser's date and headline, a dated comment) ends the article.
-    # Not by the URL's headline here: a subheading may repeat the headline's words.
-    end = _inner_header_end(lines, start, end, set(), after=True) or end
-    while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
-        end -= 1
-    return start, end
-
-
-def _after_opening_header(lines: list[_Line], start: int, end: int, slug: set[str]) -> int:
-    """Where the body begins when the run opens with the article's header (headline,
-    dateline, byline, caption): after the last header line among its first lines, as
-    long as what precedes it is a small share of the run and holds no paragraph, the way the HTML extractor
-    starts an article below its <header>."""
-    total = sum(len(line.text) for line in lines[start:end] if line.prose)
-    before, cut = 0, start
-    for index in range(start, min(end, start + OPENING_LINES)):
-        line = lines[index]
-        if before > OPENING_SHARE * total or len(line.text) >= PROSE_CHARS:
-            break  # a paragraph of prose: the article (a standfirst) has begun
-        if _opening_header(line.text):
-            cut = index + 1
-        if line.prose:
-            before += len(line.text)
-    return cut
-
-
 def _opening_header(text: str) -> bool:
     """A dateline or byline line: short, a date or a "By …" and little else, so that a
     body sentence that mentions a date is not one."""
@@ -340,57 +218,6 @@ def _opening_header(text: str) -> bool:
         len(_WORD.findall(text)) <= 14 and find_date(text) is not None)
 
 
-def _names_url(lines: list[_Line], start: int, end: int, slug: set[str]) -> bool:
-    """Whether the label lines just above `end` hold the headline the URL names."""
-    index = end - 1
-    while index >= start and not lines[index].prose:
-        if len(slug) >= 3 and _slug_overlap(lines[index].text, slug) >= SLUG_OVERLAP:
-            return True
-        index -= 1
-    return False
-
-
-def _prose_chars(lines: list[_Line], start: int, end: int) -> int:
-    return sum(len(line.text) for line in lines[start:end] if line.prose)
-
-
-def _closing_sentence(line: _Line) -> bool:
-    """A short last sentence ("He declined to comment.") closes an article, a label does not."""
-    return not line.boilerplate and len(line.text) >= 15 and line.text.endswith((".", "!", "?", '"', "”"))
-
-
-def _in_thread(lines: list[_Line], start: int) -> bool:
-    """Whether a run starts shortly under a comments heading ("12 Comments", "Leave a
-    Reply", "Kommentare"): readers' prose, however long, is not the article."""
-    return any(_THREAD_HEADING.match(line.text)
-               for line in lines[max(0, start - THREAD_LINES):start])
-
-
-def split_listings(lines: list[_Line], found: list[tuple[int, int, float]]
-                   ) -> list[tuple[int, int, float, bool]]:
-    """Runs as (start, end, score, is_listing): a run whose prose is divided by dated lines
-    ("11 May 2021, 22:32", a comment's or a teaser's date) is a list of items, not an
-    article, which prints its date once, above it. When such a list follows an article in
-    the same run (the comments under it), the run is cut where the list begins."""
-    scores = line_scores(lines)
-    out: list[tuple[int, int, float, bool]] = []
-    for start, end, score in found:
-        dividers = [i for i in range(start, end) if not lines[i].prose and _dated(lines[i].text)]
-        items = sum(1 for line in lines[dividers[0]:end] if line.prose) if dividers else 0
-        # About one item per date; embedded posts quoted in an article are sparser.
-        if len(dividers) < LISTING_DIVIDERS or items > LISTING_ITEMS * len(dividers):
-            out.append((start, end, score, False))
-            continue
-        head_end = dividers[0]
-        while head_end > start and not lines[head_end - 1].prose:
-            head_end -= 1
-        if head_end > start:
-            out.append((start, head_end, sum(scores[start:head_end]), False))
-        out.append((dividers[0], end, sum(scores[dividers[0]:end]), True))
-    return out
-
-
-# A date in any language: numbers (12.12.2019, 2021-05-11) or a time beside a year.
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d\b.{0,40}\b\d{1,2}:\d\d\b|"
                            r"\b\d{1,2}:\d\d\b.{0,40}\b(?:19|20)\d\d\b")
 
@@ -398,37 +225,6 @@ _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d
 def _dated(text: str) -> bool:
     """A short line that prints a date (a dateline, a comment's or a teaser's date)."""
     return len(text) <= 60 and (bool(_NUMERIC_DATE.search(text)) or find_date(text) is not None)
-
-
-def _is_header(text: str, slug: set[str]) -> bool:
-    """A dateline, a byline, or the headline the URL names."""
-    if len(text) <= 160 and (find_date(text) or _BYLINE.match(text)):
-        return True
-    return len(slug) >= 3 and _slug_overlap(text, slug) >= SLUG_OVERLAP
-
-
-def _anchored(lines: list[_Line], start: int, slug: set[str]) -> bool:
-    """Whether an article header sits just above a run."""
-    return any(_is_header(line.text, slug) for line in lines[max(0, start - ANCHOR_LINES):start])
-
-
-def _inner_header_end(lines: list[_Line], start: int, end: int, slug: set[str],
-                      after: bool = False) -> int | None:
-    """Where the body begins after an article header inside a run (a streak of at least
-    HEADER_STREAK labels holding a header line), or None when there is none; with
-    `after`, where such a header begins instead (the end of the body above it)."""
-    streak_start, has_header = None, False
-    for index in range(start, end):
-        line = lines[index]
-        if not line.prose:
-            if streak_start is None:
-                streak_start, has_header = index, False
-            has_header = has_header or _is_header(line.text, slug)
-            continue
-        if streak_start is not None and has_header and index - streak_start >= HEADER_STREAK:
-            return streak_start if after else index
-        streak_start = None
-    return None
 
 
 @dataclass
@@ -447,7 +243,6 @@ def prepared_lines(text: str) -> list[_Line]:
     return lines
 
 
-USE_MODEL = True
 # The body is the run of lines whose log-odds, shifted by SPAN_OFFSET, sum highest. A line
 # counts for no less than ODDS_FLOOR, and known furniture (dropped anyway) for
 # FURNITURE_ODDS: a box of links inside the article costs what a doubtful line costs,
@@ -463,17 +258,16 @@ EDGE_ODDS = 0.25
 EDGE_CHARS = 120
 
 
-def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_OFFSET,
+def learned_span(odds: list[float], lines: list[_Line], offset: float = SPAN_OFFSET,
                  floor: float = ODDS_FLOOR, furniture_odds: float = FURNITURE_ODDS,
-                 edge: float = EDGE_ODDS, lengths: list[int] | None = None,
-                 edge_chars: float = EDGE_CHARS, header: Sequence[bool] | None = None
+                 edge: float = EDGE_ODDS, edge_chars: float = EDGE_CHARS, trim: bool = True
                  ) -> tuple[int, int]:
     """[start, end) of the maximum-sum run of shifted log-odds (empty when none is
-    positive), trimmed to confident lines at both ends."""
+    positive); with `trim`, cut to confident lines at both ends and below a header."""
     best, best_start, best_end = 0.0, 0, 0
     running, start = 0.0, 0
     for index, value in enumerate(odds):
-        value = (furniture_odds if furniture[index] else value if value > floor else floor) + offset
+        value = (furniture_odds if lines[index].boilerplate else value if value > floor else floor) + offset
         if running + value <= 0:
             running, start = 0.0, index + 1
             continue
@@ -481,46 +275,32 @@ def learned_span(odds: list[float], furniture: list[bool], offset: float = SPAN_
         if running > best:
             best, best_start, best_end = running, start, index + 1
     start, end = best_start, best_end
-    lengths = lengths or [0] * len(odds)
+    if not trim:
+        return start, end
 
     def doubtful(index: int) -> bool:
-        return furniture[index] or (odds[index] <= edge and lengths[index] < edge_chars)
+        line = lines[index]
+        return line.boilerplate or (odds[index] <= edge and len(line.text) < edge_chars)
 
     # A dateline or byline opening the run is the article's header: its fields, not its text.
-    while start < end and (doubtful(start) or (header is not None and header[start])):
+    while start < end and (doubtful(start) or _opening_header(lines[start].text)):
         start += 1
     while end > start and doubtful(end - 1):
         end -= 1
     return start, end
 
 
-class _LazyHeader:
-    """Whether each line is a dateline or byline, worked out only for the lines asked about."""
-
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
-
-    def __getitem__(self, index: int) -> bool:
-        return _opening_header(self.lines[index].text)
-
-
 def learned_body(lines: list[_Line], odds: list[float], **decision: float) -> tuple[int, list[str]]:
     """Where the body starts and its paragraphs: the best run by the model's log-odds,
     without the known furniture inside it."""
-    start, end = learned_span(odds, [line.boilerplate for line in lines], **decision,
-                              lengths=[len(line.text) for line in lines],
-                              header=_LazyHeader(lines))
+    start, end = learned_span(odds, lines, **decision)
     return start, [line.text for line in lines[start:end] if not line.boilerplate]
 
 
 def read_capture(text: str, url: str = "", model: tuple | None = None) -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = prepared_lines(text)
-    if USE_MODEL:
-        start, paragraphs = learned_body(lines, line_log_odds(lines, url, model))
-    else:
-        start, end = body_span(lines, url)
-        paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
+    start, paragraphs = learned_body(lines, line_log_odds(lines, url, model))
     meta = Metadata()
     header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
     dateline_at, meta.published = _dateline(header)
@@ -830,7 +610,8 @@ def context_features(lines: list[_Line], odds: list[float]) -> list[list[float]]
     """CONTEXT_FEATURES of every line: the line model's log-odds of the line and of the
     lines around it, and whether the line lies in the best run by those log-odds."""
     count = len(lines)
-    start, end = learned_span(odds, [line.boilerplate for line in lines], 1.0, -1e9, -1.0, -1e9)
+    # The plain best run, not trimmed: where the line model alone would put the article.
+    start, end = learned_span(odds, lines, offset=1.0, floor=-1e9, furniture_odds=-1.0, trim=False)
     totals = list(accumulate(odds, initial=0.0))
     scaled = [value / _ODDS_SCALE for value in odds]
     out = []
