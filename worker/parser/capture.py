@@ -518,7 +518,14 @@ def _own_features(line: _Line) -> list[float]:
 
 def line_features(lines: list[_Line], url: str = "") -> list[list[float]]:
     """FEATURE_NAMES of every line of a capture, in that order (see the section comment)."""
-    own = [_own_features(line) for line in lines]
+    # Menus and link lists print the same lines twice (header and footer): described once.
+    described: dict[tuple[str, bool, bool], list[float]] = {}
+    own = []
+    for line in lines:
+        key = (line.text, line.boilerplate, line.prose)
+        if key not in described:
+            described[key] = _own_features(line)
+        own.append(described[key])
     count = len(lines)
     texts = Counter(line.text for line in lines)
     slug = _slug_words(url)
