@@ -93,3 +93,22 @@ def test_snippet_corpus_counts_found_leaked_and_lost_pages(tmp_path):
 
 def test_snippets_match_after_folding_whitespace():
     assert snippet_counts("a  b\nc d", ["a b c", "x"], ["c d", "y"]) == (1, 1, 1)
+
+
+def test_training_labels_lines_from_the_truth_and_from_snippets():
+    pytest.importorskip("numpy")  # the training extra: pip install -e .[train]
+    from train_capture_model import label_by_snippets, label_by_truth
+
+    from worker.parser import capture
+
+    lines = capture.prepared_lines("Home\nNews\n" + ARTICLE.replace("<p>", "").replace("</p>", "\n")
+                                   + "Storm warning issued for the North Sea coast tonight")
+    texts = [line.text for line in lines]
+    labels, weights = label_by_truth(lines, TRUTH)
+    body = {text for text, label in zip(texts, labels, strict=True) if label}
+    assert body == {texts[2], texts[4]}  # the two paragraphs, not the menu, box or teaser
+    assert all(weight > 0 for weight in weights)
+    labels, weights = label_by_snippets(lines, ["reopen two border crossings"], ["Storm warning"])
+    assert (labels[2], weights[2]) == (1.0, weights[2]) and weights[2] > 0
+    assert (labels[-1], weights[-1] > 0) == (0.0, True)
+    assert weights[0] == 0.0  # neither kind of snippet: not labelled

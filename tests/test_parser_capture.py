@@ -16,7 +16,7 @@ import pytest
 
 from worker.dedup import article_id
 from worker.models import FeedEntry, Source
-from worker.parser import ParseError, parse_entry, parse_html, parse_text
+from worker.parser import ParseError, capture, capture_model, parse_entry, parse_html, parse_text
 from worker.parser.capture import looks_like_html, looks_like_markup
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "parser"
@@ -331,3 +331,36 @@ def test_a_dated_comment_inside_the_run_does_not_replace_the_article():
     capture = "\n\n".join([MENU, *PARAGRAPHS, *comment, MENU])
     article = parse_text(capture)
     assert article.text.startswith(PARAGRAPHS[0])
+
+
+# ------------------------------------------------------------------ the learned line model
+
+
+def test_model_weights_name_only_features_the_reader_computes():
+    # A feature renamed or removed without retraining would silently weigh nothing.
+    assert set(capture_model.WEIGHTS) <= set(capture.FEATURE_NAMES)
+    assert set(capture_model.CONTEXT_WEIGHTS) <= set(capture.CONTEXT_FEATURES)
+    assert len(capture_model.WEIGHTS) > len(capture.FEATURE_NAMES) // 2
+
+
+def test_every_line_gets_one_row_of_every_feature():
+    lines = capture.prepared_lines("\n\n".join([MENU, *PARAGRAPHS, MENU]))
+    rows = capture.line_features(lines, "https://example.org/2019/night-buses-eastern-suburbs")
+    assert len(rows) == len(lines) and {len(row) for row in rows} == {len(capture.FEATURE_NAMES)}
+    odds = capture.line_log_odds(lines)
+    prose = [value for line, value in zip(lines, odds, strict=True) if line.text in PARAGRAPHS]
+    labels = [value for line, value in zip(lines, odds, strict=True) if line.text not in PARAGRAPHS]
+    assert min(prose) > 0 > max(labels)  # the model tells paragraphs from menu items
+
+
+def test_a_box_of_links_inside_the_article_does_not_split_it():
+    box = "Related articles\nNight buses: what changes in March\nThe depot that never sleeps"
+    article = parse_text("\n\n".join([MENU, PARAGRAPHS[0], PARAGRAPHS[1], box, PARAGRAPHS[2], MENU]))
+    assert article.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_huge_menu_and_long_lines_stay_bounded():
+    # Every line is described once: linear in the capture, whatever its shape.
+    menu = "\n".join(f"Section {n}" for n in range(20_000))
+    article = parse_text("\n\n".join([menu, *PARAGRAPHS, "word " * 50_000, menu]))
+    assert PARAGRAPHS[0] in article.text and "Section 100\n" not in article.text

@@ -1,10 +1,13 @@
 """Text captures: a page copied as text or dumped by a text browser, read into an Article.
 
 A capture has no markup to say where the article is, so the body is found from the
-shape of the lines alone: an article is a run of long, sentence-ending lines, while
-menus, share bars, related-link lists and footers are runs of short labels. Each
-line scores for (prose, by its length) or against (a label); the best-scoring
-contiguous run is the body (a maximum-sum segment), and known furniture lines
+lines alone. A learned model reads each line: a logistic regression over features that
+hold on any site (its length and ending, its mix of characters, whether it is known
+furniture, where it sits, what the lines around it look like), then a second one over
+the first one's verdicts on the neighbouring lines. Its weights live in capture_model.py,
+written by benchmarks/train_capture_model.py from the tune halves of the benchmark
+corpora (the check halves are only scored). The body is the best-scoring contiguous run
+of lines by the model's log-odds (a maximum-sum segment), and known furniture lines
 ("Baca juga: …", "Login untuk …") inside it are dropped without breaking it.
 
 The header fields sit just above the body, in the order every outlet prints them:
@@ -16,9 +19,13 @@ outweighs position.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
+from operator import mul
 from urllib.parse import unquote, urlsplit
 
 from .boilerplate import is_boilerplate_line
@@ -30,33 +37,8 @@ from .text import clean_line
 # A line this long is prose whatever its ending; shorter ones need a sentence ending.
 PROSE_CHARS = 100
 SENTENCE_CHARS = 40
-# What a label line (menu item, button, heading of a widget) costs a run that spans it:
-# a few labels inside an article (a subheading, a caption credit) cost less than the
-# paragraphs around them are worth, a menu of dozens does not.
-LABEL_COST = 40
 # The headline is looked for this many lines above the body (or dateline), no further.
 HEADER_LINES = 30
-# What a known furniture line costs: little, it is dropped anyway, but a page of nothing
-# else must not join two runs for free.
-FURNITURE_COST = 10
-# This many label lines in a row end a block: an article never pauses that long, while
-# the teaser lists and comment threads after it can be worth more than a short article.
-BLOCK_GAP = 7
-# Runs starting this few lines under a comments heading count this share of their worth.
-THREAD_LINES = 12
-THREAD_WEIGHT = 0.25
-# Dividers (dated lines, a label repeated) that make a run a list of items, not an article.
-LISTING_DIVIDERS = 3
-LISTING_ITEMS = 1.5
-# A run under an article header wins over a stronger later one worth at least this share.
-ANCHORED_SHARE = 0.3
-ANCHOR_LINES = 8
-# A header line (dateline, byline) among a run's first OPENING_LINES lines, after no more
-# than this share of its prose, opens the article: the body starts below it.
-OPENING_LINES = 8
-OPENING_SHARE = 0.15
-# Label lines in a row, one of them a header, that mark an article header inside a run.
-HEADER_STREAK = 3
 # Share of words a headline has in common with the URL slug to be recognised by it.
 SLUG_OVERLAP = 0.3
 SUMMARY_CHARS = 300
@@ -64,7 +46,9 @@ SUMMARY_CHARS = 300
 # one width no wider than this.
 MAX_WRAP_WIDTH = 100
 
-_SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)。！？]$")
+# The characters a sentence (or a quoted one) ends with; a line's last one is checked,
+# which unlike a regex anchored at the end does not scan the line.
+_SENTENCE_END_CHARS = frozenset(".!?…:;\"'”’»)。！？")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"\w+")
 _BYLINE = re.compile(
@@ -136,26 +120,7 @@ class _Line:
     text: str
     boilerplate: bool
     prose: bool
-
-
-def line_scores(lines: list[_Line]) -> list[float]:
-    """Prose lines score their length; each label line costs more than the one before
-    it in the same streak, so one subheading or "Baca juga" line inside an article
-    costs little while a menu, a comment header block or a related-links list
-    between the article and more prose (comments, teasers) splits them apart."""
-    scores, streak = [], 0
-    for line in lines:
-        if line.prose:
-            streak = 0
-            scores.append(float(len(line.text)))
-        elif line.boilerplate:
-            # Known furniture ("Baca juga: …", a "Related articles" box) is dropped anyway:
-            # it costs a flat price, so an inline box does not cut the article short.
-            scores.append(-float(FURNITURE_COST))
-        else:
-            streak += 1
-            scores.append(-float(LABEL_COST * streak))
-    return scores
+    notice: bool = False
 
 
 def mark_widgets(lines: list[_Line]) -> None:
@@ -233,93 +198,15 @@ def _classify(text: str) -> _Line:
     boilerplate = is_boilerplate_line(text) or not _LETTER.search(text)
     # A teaser cut short ("… as Hurri...") ends like a sentence but is a link.
     prose = len(text) >= PROSE_CHARS or (
-        len(text) >= SENTENCE_CHARS and bool(_SENTENCE_END.search(text))
+        len(text) >= SENTENCE_CHARS and text[-1] in _SENTENCE_END_CHARS
         and not text.endswith(("...", "…"))
     )
     # Encoded data (base64, a long URL) and consent notices are long but not the article:
     # they are labels, which split them from the prose around them.
-    if prose and (_BLOB.search(text) or _is_notice(text)):
+    notice = prose and _is_notice(text)
+    if prose and (notice or _BLOB.search(text)):
         prose = False
-    return _Line(text, boilerplate, prose and not boilerplate)
-
-
-def runs(lines: list[_Line]) -> list[tuple[int, int, float]]:
-    """Every stretch of lines worth more than it costs, as (start, end, score): a
-    maximum-sum segment per stretch, cut where the running sum falls to zero or
-    where BLOCK_GAP label lines in a row say another block of the page begins."""
-    found: list[tuple[int, int, float]] = []
-    best, best_start, best_end = 0.0, 0, 0
-    running, start, streak = 0.0, 0, 0
-    for index, value in enumerate(line_scores(lines)):
-        streak = streak + 1 if value < 0 else 0
-        if running + value <= 0 or streak >= BLOCK_GAP:
-            if best > 0:
-                found.append((best_start, best_end, best))
-            best, running, start = 0.0, 0.0, index + 1
-            continue
-        running += value
-        if running > best:
-            best, best_start, best_end = running, start, index + 1
-    if best > 0:
-        found.append((best_start, best_end, best))
-    return found
-
-
-def body_span(lines: list[_Line], url: str = "") -> tuple[int, int]:
-    """[start, end) of the article body, trimmed to prose at both edges.
-
-    The best-scoring run, unless an earlier run of at least a third of its worth
-    sits right under a dateline, a byline or the headline named by the URL: the
-    article comes before its comments and the teasers that follow it, and comment
-    threads or teaser lists can outweigh a short article.
-    """
-    found = [(s, e, score * (THREAD_WEIGHT if listing or _in_thread(lines, s) else 1.0))
-             for s, e, score, listing in split_listings(lines, runs(lines))]
-    if not found:
-        return 0, 0
-    strongest = max(score for _, _, score in found)
-    slug = _slug_words(url)
-    start, end = next(
-        ((s, e) for s, e, score in found
-         if score >= ANCHORED_SHARE * strongest and _anchored(lines, s, slug)),
-        max(found, key=lambda run: run[2])[:2],
-    )
-    if not _anchored(lines, start, slug):
-        # Teasers just before the article can join its run; its header then sits inside.
-        # Teasers are brief: a header with more prose above it than below is the next
-        # item after the article (a dated teaser, a comment), not the article's own,
-        # unless it prints the headline the URL names.
-        inner = _inner_header_end(lines, start, end, slug)
-        if inner and (_prose_chars(lines, start, inner) < _prose_chars(lines, inner, end)
-                      or _names_url(lines, start, inner, slug)):
-            start = inner
-    start = _after_opening_header(lines, start, end, slug)
-    while start < end and not lines[start].prose:
-        start += 1
-    # The next header (a teaser's date and headline, a dated comment) ends the article.
-    # Not by the URL's headline here: a subheading may repeat the headline's words.
-    end = _inner_header_end(lines, start, end, set(), after=True) or end
-    while end > start and not (lines[end - 1].prose or _closing_sentence(lines[end - 1])):
-        end -= 1
-    return start, end
-
-
-def _after_opening_header(lines: list[_Line], start: int, end: int, slug: set[str]) -> int:
-    """Where the body begins when the run opens with the article's header (headline,
-    dateline, byline, caption): after the last header line among its first lines, as
-    long as what precedes it is a small share of the run and holds no paragraph, the way the HTML extractor
-    starts an article below its <header>."""
-    total = sum(len(line.text) for line in lines[start:end] if line.prose)
-    before, cut = 0, start
-    for index in range(start, min(end, start + OPENING_LINES)):
-        line = lines[index]
-        if before > OPENING_SHARE * total or len(line.text) >= PROSE_CHARS:
-            break  # a paragraph of prose: the article (a standfirst) has begun
-        if _opening_header(line.text):
-            cut = index + 1
-        if line.prose:
-            before += len(line.text)
-    return cut
+    return _Line(text, boilerplate, prose and not boilerplate, notice)
 
 
 def _opening_header(text: str) -> bool:
@@ -331,57 +218,6 @@ def _opening_header(text: str) -> bool:
         len(_WORD.findall(text)) <= 14 and find_date(text) is not None)
 
 
-def _names_url(lines: list[_Line], start: int, end: int, slug: set[str]) -> bool:
-    """Whether the label lines just above `end` hold the headline the URL names."""
-    index = end - 1
-    while index >= start and not lines[index].prose:
-        if len(slug) >= 3 and _slug_overlap(lines[index].text, slug) >= SLUG_OVERLAP:
-            return True
-        index -= 1
-    return False
-
-
-def _prose_chars(lines: list[_Line], start: int, end: int) -> int:
-    return sum(len(line.text) for line in lines[start:end] if line.prose)
-
-
-def _closing_sentence(line: _Line) -> bool:
-    """A short last sentence ("He declined to comment.") closes an article, a label does not."""
-    return not line.boilerplate and len(line.text) >= 15 and line.text.endswith((".", "!", "?", '"', "”"))
-
-
-def _in_thread(lines: list[_Line], start: int) -> bool:
-    """Whether a run starts shortly under a comments heading ("12 Comments", "Leave a
-    Reply", "Kommentare"): readers' prose, however long, is not the article."""
-    return any(_THREAD_HEADING.match(line.text)
-               for line in lines[max(0, start - THREAD_LINES):start])
-
-
-def split_listings(lines: list[_Line], found: list[tuple[int, int, float]]
-                   ) -> list[tuple[int, int, float, bool]]:
-    """Runs as (start, end, score, is_listing): a run whose prose is divided by dated lines
-    ("11 May 2021, 22:32", a comment's or a teaser's date) is a list of items, not an
-    article, which prints its date once, above it. When such a list follows an article in
-    the same run (the comments under it), the run is cut where the list begins."""
-    scores = line_scores(lines)
-    out: list[tuple[int, int, float, bool]] = []
-    for start, end, score in found:
-        dividers = [i for i in range(start, end) if not lines[i].prose and _dated(lines[i].text)]
-        items = sum(1 for line in lines[dividers[0]:end] if line.prose) if dividers else 0
-        # About one item per date; embedded posts quoted in an article are sparser.
-        if len(dividers) < LISTING_DIVIDERS or items > LISTING_ITEMS * len(dividers):
-            out.append((start, end, score, False))
-            continue
-        head_end = dividers[0]
-        while head_end > start and not lines[head_end - 1].prose:
-            head_end -= 1
-        if head_end > start:
-            out.append((start, head_end, sum(scores[start:head_end]), False))
-        out.append((dividers[0], end, sum(scores[dividers[0]:end]), True))
-    return out
-
-
-# A date in any language: numbers (12.12.2019, 2021-05-11) or a time beside a year.
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d\b.{0,40}\b\d{1,2}:\d\d\b|"
                            r"\b\d{1,2}:\d\d\b.{0,40}\b(?:19|20)\d\d\b")
 
@@ -389,37 +225,6 @@ _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:19|20)\d\d
 def _dated(text: str) -> bool:
     """A short line that prints a date (a dateline, a comment's or a teaser's date)."""
     return len(text) <= 60 and (bool(_NUMERIC_DATE.search(text)) or find_date(text) is not None)
-
-
-def _is_header(text: str, slug: set[str]) -> bool:
-    """A dateline, a byline, or the headline the URL names."""
-    if len(text) <= 160 and (find_date(text) or _BYLINE.match(text)):
-        return True
-    return len(slug) >= 3 and _slug_overlap(text, slug) >= SLUG_OVERLAP
-
-
-def _anchored(lines: list[_Line], start: int, slug: set[str]) -> bool:
-    """Whether an article header sits just above a run."""
-    return any(_is_header(line.text, slug) for line in lines[max(0, start - ANCHOR_LINES):start])
-
-
-def _inner_header_end(lines: list[_Line], start: int, end: int, slug: set[str],
-                      after: bool = False) -> int | None:
-    """Where the body begins after an article header inside a run (a streak of at least
-    HEADER_STREAK labels holding a header line), or None when there is none; with
-    `after`, where such a header begins instead (the end of the body above it)."""
-    streak_start, has_header = None, False
-    for index in range(start, end):
-        line = lines[index]
-        if not line.prose:
-            if streak_start is None:
-                streak_start, has_header = index, False
-            has_header = has_header or _is_header(line.text, slug)
-            continue
-        if streak_start is not None and has_header and index - streak_start >= HEADER_STREAK:
-            return streak_start if after else index
-        streak_start = None
-    return None
 
 
 @dataclass
@@ -430,13 +235,72 @@ class Capture:
     paragraphs: list[str]
 
 
-def read_capture(text: str, url: str = "") -> Capture:
-    """Body paragraphs and header fields of a text capture."""
+def prepared_lines(text: str) -> list[_Line]:
+    """The lines of a capture, classified, with repeats and link boxes marked as furniture."""
     lines = [_classify(line) for line in capture_lines(text)]
     mark_repeats(lines)
     mark_widgets(lines)
-    start, end = body_span(lines, url)
-    paragraphs = [line.text for line in lines[start:end] if not line.boilerplate]
+    return lines
+
+
+# The body is the run of lines whose log-odds, shifted by SPAN_OFFSET, sum highest. A line
+# counts for no less than ODDS_FLOOR, and known furniture (dropped anyway) for
+# FURNITURE_ODDS: a box of links inside the article costs what a doubtful line costs,
+# not what the model's certainty says. The run then starts and ends on lines the model
+# takes for article text on their own (log-odds above EDGE_ODDS), or on paragraphs (of
+# EDGE_CHARS or more): the shift that lets it bridge a subheading must not let it take in
+# the headline and byline above.
+# All chosen by cross-validation inside the tune half (benchmarks/train_capture_model.py).
+SPAN_OFFSET = 1.0
+ODDS_FLOOR = -3.0
+FURNITURE_ODDS = -1.0
+EDGE_ODDS = 0.25
+EDGE_CHARS = 120
+
+
+def learned_span(odds: list[float], lines: list[_Line], offset: float = SPAN_OFFSET,
+                 floor: float = ODDS_FLOOR, furniture_odds: float = FURNITURE_ODDS,
+                 edge: float = EDGE_ODDS, edge_chars: float = EDGE_CHARS, trim: bool = True
+                 ) -> tuple[int, int]:
+    """[start, end) of the maximum-sum run of shifted log-odds (empty when none is
+    positive); with `trim`, cut to confident lines at both ends and below a header."""
+    best, best_start, best_end = 0.0, 0, 0
+    running, start = 0.0, 0
+    for index, value in enumerate(odds):
+        value = (furniture_odds if lines[index].boilerplate else value if value > floor else floor) + offset
+        if running + value <= 0:
+            running, start = 0.0, index + 1
+            continue
+        running += value
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    start, end = best_start, best_end
+    if not trim:
+        return start, end
+
+    def doubtful(index: int) -> bool:
+        line = lines[index]
+        return line.boilerplate or (odds[index] <= edge and len(line.text) < edge_chars)
+
+    # A dateline or byline opening the run is the article's header: its fields, not its text.
+    while start < end and (doubtful(start) or _opening_header(lines[start].text)):
+        start += 1
+    while end > start and doubtful(end - 1):
+        end -= 1
+    return start, end
+
+
+def learned_body(lines: list[_Line], odds: list[float], **decision: float) -> tuple[int, list[str]]:
+    """Where the body starts and its paragraphs: the best run by the model's log-odds,
+    without the known furniture inside it."""
+    start, end = learned_span(odds, lines, **decision)
+    return start, [line.text for line in lines[start:end] if not line.boilerplate]
+
+
+def read_capture(text: str, url: str = "", model: tuple | None = None) -> Capture:
+    """Body paragraphs and header fields of a text capture."""
+    lines = prepared_lines(text)
+    start, paragraphs = learned_body(lines, line_log_odds(lines, url, model))
     meta = Metadata()
     header = [line.text for line in lines[max(0, start - HEADER_LINES):start]]
     dateline_at, meta.published = _dateline(header)
@@ -570,3 +434,205 @@ def _site_name(header: list[str]) -> str:
         if match and find_date(text):
             return match.group("site")
     return ""
+
+
+# ------------------------------------------------------------------ the learned line model
+# Each line is described by features that do not depend on any page set (its length and
+# ending, its mix of characters, whether it is known furniture, where it sits and what
+# lies around it); a logistic regression trained on the tune halves of the benchmark
+# corpora (benchmarks/train_capture_model.py writes its weights into capture_model.py)
+# turns them into the log-odds that the line is article text.
+
+_LENGTH_BINS = (20, 40, 80, 150, 300)
+# Characters that divide the items of a menu, a breadcrumb or a credit line; spaced
+# dashes and slashes do the same.
+_SEPARATOR_CHARS = frozenset("|•·›»«")
+_SPACED_SEPARATORS = (" - ", " – ", " — ", " / ")
+_LIST_MARK = re.compile(r"^(?:[-*•·▪►>]|\d{1,3}[.)])\s")
+# Character shares are read from the start of a line: enough to tell prose from a label.
+_SAMPLE_CHARS = 200
+# What a line says about itself. The first _NEIGHBOUR_COUNT also describe the lines two
+# above and two below it.
+OWN_FEATURES = (
+    "length", "sentence", "furniture", "title_case", "dated", "prose",
+    "words", "ellipsis", "colon", "letters", "digits", "upper", "punctuation", "commas",
+    "widget_heading", "thread_heading", "notice", "blob", "byline", "separators", "address",
+    "list_mark", *(f"under_{bound}" for bound in _LENGTH_BINS),
+)
+_NEIGHBOUR_COUNT = 6
+_NEIGHBOURS = (-2, -1, 1, 2)
+# Where a line sits in the capture and what lies around it.
+PLACE_FEATURES = (
+    "position", "position_sq", "prose_above", "density", "run", "repeated", "later_copy",
+    "after_headline", "headline_distance", "is_headline", "after_dateline", "dateline_distance",
+    "in_thread", "after_thread",
+)
+FEATURE_NAMES = OWN_FEATURES + PLACE_FEATURES + tuple(
+    name for offset in _NEIGHBOURS
+    for name in (f"n{offset}_exists", *(f"n{offset}_{own}" for own in OWN_FEATURES[:_NEIGHBOUR_COUNT])))
+_ABSENT = [0.0] * (_NEIGHBOUR_COUNT + 1)
+# Lines around a line whose prose makes its neighbourhood.
+_DENSITY_LINES = 5
+_THREAD_REACH = 12
+
+
+def _own_features(line: _Line) -> list[float]:
+    """OWN_FEATURES of a line, in that order."""
+    text = line.text
+    size = len(text)
+    count = text.count(" ") + 1  # words, near enough: lines are whitespace-normalised
+    sample = text[:_SAMPLE_CHARS]
+    sample_words = sample.split()
+    letters = sum(map(str.isalpha, sample))
+    digits = sum(map(str.isdigit, sample))
+    spaces = len(sample_words) - 1
+    ellipsis = text.endswith(("...", "…"))
+    return [
+        math.log1p(size) / 6,
+        float(not ellipsis and text[-1] in _SENTENCE_END_CHARS),
+        float(line.boilerplate),
+        sum(1 for w in sample_words if w[:1].isupper()) / (len(sample_words) or 1),
+        # A date needs digits; most lines have none and need not be searched.
+        float(size <= 60 and digits > 0 and _dated(text)),
+        float(line.prose),
+        math.log1p(count) / 5,
+        float(ellipsis),
+        float(text.endswith(":")),
+        letters / len(sample),
+        digits / len(sample),
+        sum(map(str.isupper, sample)) / (letters or 1),
+        (len(sample) - letters - digits - spaces) / len(sample),
+        min(text.count(",") / count * 5, 1.0),
+        # Headings are short: longer lines need not be matched.
+        float(size <= 80 and bool(_WIDGET_HEADING.match(text))),
+        float(size <= 200 and bool(_THREAD_HEADING.match(text))),
+        float(line.notice),
+        float(size >= 120 and bool(_BLOB.search(text))),
+        float(size <= 100 and bool(_BYLINE.match(text))),
+        float(not _SEPARATOR_CHARS.isdisjoint(text) or any(m in text for m in _SPACED_SEPARATORS)),
+        float("://" in text or "www." in text or "@" in text),
+        float(bool(_LIST_MARK.match(text))),
+        *(float(size < bound) for bound in _LENGTH_BINS),
+    ]
+
+
+def line_features(lines: list[_Line], url: str = "") -> list[list[float]]:
+    """FEATURE_NAMES of every line of a capture, in that order (see the section comment)."""
+    # Menus and link lists print the same lines twice (header and footer): described once.
+    described: dict[tuple[str, bool, bool], list[float]] = {}
+    own = []
+    for line in lines:
+        key = (line.text, line.boilerplate, line.prose)
+        if key not in described:
+            described[key] = _own_features(line)
+        own.append(described[key])
+    count = len(lines)
+    texts = Counter(line.text for line in lines)
+    slug = _slug_words(url)
+    headline = next((i for i, line in enumerate(lines) if len(slug) >= 3 and len(line.text) <= 250
+                     and _slug_overlap(line.text, slug) >= SLUG_OVERLAP), None)
+    dated, words = OWN_FEATURES.index("dated"), OWN_FEATURES.index("words")
+    dateline = next((i for i, f in enumerate(own) if f[dated] and f[words] > 0), None)
+    thread = OWN_FEATURES.index("thread_heading")
+    prose_chars = [len(line.text) if line.prose else 0 for line in lines]
+    total = sum(prose_chars) or 1
+    before = list(accumulate(prose_chars, initial=0))
+    # Runs of long lines: the length of the run each line belongs to.
+    run_length = [0] * count
+    index = 0
+    while index < count:
+        end = index
+        while end < count and len(lines[end].text) >= SENTENCE_CHARS:
+            end += 1
+        for inner in range(index, end):
+            run_length[inner] = end - index
+        index = max(end, index + 1)
+    neighbours = [[1.0, *features[:_NEIGHBOUR_COUNT]] for features in own]
+    thread_at = -10**9
+    last = max(count - 1, 1)
+    out: list[list[float]] = []
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        if own[i][thread]:
+            thread_at = i
+        position = i / last
+        window = before[min(count, i + _DENSITY_LINES + 1)] - before[max(0, i - _DENSITY_LINES)]
+        row = own[i] + [
+            position,
+            position * position,
+            before[i] / total,
+            math.log1p(window) / 8,
+            math.log1p(run_length[i]) / 3,
+            float(texts[line.text] > 1),
+            float(line.text in seen),
+            float(headline is not None and i > headline),
+            math.log1p(i - headline) / 5 if headline is not None and i > headline else 0.0,
+            float(headline == i),
+            float(dateline is not None and i > dateline),
+            math.log1p(i - dateline) / 5 if dateline is not None and i > dateline else 0.0,
+            float(i - thread_at <= _THREAD_REACH),
+            float(thread_at >= 0),
+        ]
+        for offset in _NEIGHBOURS:
+            j = i + offset
+            row += neighbours[j] if 0 <= j < count else _ABSENT
+        seen.add(line.text)
+        out.append(row)
+    return out
+
+
+def line_log_odds(lines: list[_Line], url: str = "", model: tuple | None = None) -> list[float]:
+    """Log-odds that each line is article text: the line model, then the context model
+    that reads the line model's verdicts on the lines around each line (a paragraph
+    among paragraphs is text, a lone long line among labels often a teaser)."""
+    from . import capture_model
+
+    weights, bias, context_weights, context_bias = model or (
+        capture_model.WEIGHTS, capture_model.BIAS, capture_model.CONTEXT_WEIGHTS,
+        capture_model.CONTEXT_BIAS)
+    first = _apply_all(weights, bias, FEATURE_NAMES, line_features(lines, url))
+    if not context_weights:
+        return first
+    return _apply_all(context_weights, context_bias, CONTEXT_FEATURES, context_features(lines, first))
+
+
+def _apply_all(weights: dict[str, float], bias: float, names: tuple[str, ...],
+               rows: list[list[float]]) -> list[float]:
+    """bias + weights · row for every row of features (in the order of `names`)."""
+    vector = [weights.get(name, 0.0) for name in names]
+    return [bias + sum(map(mul, vector, row)) for row in rows]
+
+
+_CONTEXT_REACH = 3
+_CONTEXT_WINDOW = 5
+# The line model's verdicts are scaled to about the range of the other features.
+_ODDS_SCALE = 5.0
+
+
+CONTEXT_FEATURES = ("odds", "window_mean", "in_run", "run_distance", "furniture", "prose",
+                    *(f"odds{offset:+d}" for offset in range(-_CONTEXT_REACH, _CONTEXT_REACH + 1) if offset))
+
+
+def context_features(lines: list[_Line], odds: list[float]) -> list[list[float]]:
+    """CONTEXT_FEATURES of every line: the line model's log-odds of the line and of the
+    lines around it, and whether the line lies in the best run by those log-odds."""
+    count = len(lines)
+    # The plain best run, not trimmed: where the line model alone would put the article.
+    start, end = learned_span(odds, lines, offset=1.0, floor=-1e9, furniture_odds=-1.0, trim=False)
+    totals = list(accumulate(odds, initial=0.0))
+    scaled = [value / _ODDS_SCALE for value in odds]
+    out = []
+    for i, line in enumerate(lines):
+        low, high = max(0, i - _CONTEXT_WINDOW), min(count, i + _CONTEXT_WINDOW + 1)
+        row = [
+            scaled[i],
+            (totals[high] - totals[low]) / (high - low) / _ODDS_SCALE,
+            float(start <= i < end),
+            math.log1p(start - i if i < start else max(0, i - end + 1)) / 3,
+            float(line.boilerplate),
+            float(line.prose),
+        ]
+        row += (scaled[j] if 0 <= j < count else -1.0
+                for j in range(i - _CONTEXT_REACH, i + _CONTEXT_REACH + 1) if j != i)
+        out.append(row)
+    return out
