@@ -196,11 +196,12 @@ def email_item(message: EmailMessage) -> tuple[str, tuple[int, int] | None]:
 
 
 def write_config(folder: Path, sources: list[dict], hook_url: str, smtp_port: int) -> Path:
-    topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())["topics"]
-    topic = next(t for t in topics if t["id"] == "armenia-azerbaijan")
+    shipped = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
+    topic = next(t for t in shipped["topics"] if t["id"] == "armenia-azerbaijan")
     retry = {"backoff": "5s", "max_backoff": "30s", "max_age": "1h"}
     config = {
         "sources": sources,
+        "terms": shipped.get("terms", {}),  # the named lists the shipped query uses
         "topics": [{**topic, "channels": ["desk-email", "ops-webhook"]}],
         "channels": [
             {"id": "desk-email", "type": "email", "to": ["desk@example.org"], "from": "soak@example.org",
@@ -227,7 +228,10 @@ def proc_figures(pid: int) -> tuple[float, int, int] | None:
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None
-    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    rss_line = re.search(r"VmRSS:\s+(\d+)", status)
+    if rss_line is None:  # a zombie: the process has exited and not been reaped yet
+        return None
+    rss = int(rss_line.group(1)) / 1024
     threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))
     return rss, fds, threads
 
