@@ -275,10 +275,6 @@ class DeliveryAudit:
         with self.lock:
             return list(self.completed)
 
-    def complete(self) -> bool:
-        arrived = {(c.channel, c.article) for c in self.snapshot()}
-        return all((channel, n) in arrived for channel in self.channels for n in range(self.articles))
-
     def problems(self) -> list[str]:
         """Everything that is not exactly once; empty when all is well."""
         with self.lock:
