@@ -365,7 +365,8 @@ def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
     if matches:
         # One lock over look-up, fingerprint insert and ledger records: a republication seen
         # by another worker at the same moment finds the original's deliveries in place.
-        with rt.store.lock("fingerprints"):
+        # Held for milliseconds; its ttl only matters when its holder was killed.
+        with rt.store.lock("fingerprints", ttl=10.0):
             counts = _alert_matches(rt, article, matches, alerts)
     rt.history.record(article, matches, alerts)  # guarded: an outage logs once, never raises
     return counts

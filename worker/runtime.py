@@ -114,8 +114,11 @@ class Runtime:
         # Shared by every worker: politeness towards a site holds cluster-wide.
         import redis
 
+        # A slot's lease outlasts the longest fetch (the watchdog ends it at fetch_timeout),
+        # and no more: a worker killed mid-fetch blocks the site only that long.
         limiter = RedisHostLimiter(redis.Redis.from_url(settings.redis_url),
-                                   settings.per_host_interval, settings.per_host_concurrency)
+                                   settings.per_host_interval, settings.per_host_concurrency,
+                                   lease=settings.fetch_timeout + 10.0)
         return Fetcher(settings, limiter=limiter)
 
     @cached_property
