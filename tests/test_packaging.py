@@ -16,6 +16,12 @@ WORKER_SOURCE = "\n".join(p.read_text() for p in (ROOT / "worker").rglob("*.py")
 CONFIG_TEXT = "\n".join(p.read_text() for p in (ROOT / "config").glob("*.yaml"))
 
 
+FLOWER_ONLY = {"NEWSWATCH_FLOWER_BIND", "FLOWER_BASIC_AUTH"}
+LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+# Services that ask for a password themselves before they answer anything but a health check.
+AUTHENTICATED = {"web"}
+
+
 def command_of(service: dict) -> list[str]:
     command = service["command"]
     return command if isinstance(command, list) else command.split()
@@ -27,7 +33,7 @@ def test_compose_has_the_services_of_spec():
     assert "--appendonly yes" in redis_command, "Redis must persist with AOF"
     assert command_of(SERVICES["worker"])[:4] == ["celery", "-A", "worker.app", "worker"]
     assert command_of(SERVICES["beat"])[:4] == ["celery", "-A", "worker.app", "beat"]
-    assert command_of(SERVICES["flower"])[:4] == ["celery", "-A", "worker.app", "flower"]
+    assert "exec celery -A worker.app flower" in " ".join(command_of(SERVICES["flower"]))
     # --scale worker=N needs a worker with no fixed name or published port
     for name in ("worker", "deliver"):
         assert "container_name" not in SERVICES[name] and "ports" not in SERVICES[name]
@@ -51,6 +57,8 @@ def test_worker_services_consume_every_queue_and_deliveries_have_their_own():
 def test_every_env_variable_passed_is_read_by_the_worker_or_config():
     for name in ("worker", "deliver", "beat", "web", "flower"):
         for variable in SERVICES[name]["environment"]:
+            if name == "flower" and variable in FLOWER_ONLY:
+                continue  # read by the flower service's own command and by Flower
             read = (
                 f'"{variable}"' in WORKER_SOURCE
                 or f"${{{variable}" in CONFIG_TEXT
@@ -144,3 +152,39 @@ def test_the_package_ships_its_migrations_and_templates():
     assert '"worker.web" = ["templates/*.html"]' in pyproject
     assert list((ROOT / "worker" / "history" / "migrations" / "postgres").glob("0001_*.sql"))
     assert (ROOT / "worker" / "web" / "templates" / "status.html").exists()
+
+
+def _default(text: str) -> str:
+    """A compose value with every ${VAR:-default} at its default (what a bare `up` uses)."""
+    return re.sub(r"\$\{[A-Z_][A-Z0-9_]*:-([^}]*)\}", r"\1", text)
+
+
+def test_nothing_is_published_beyond_loopback_without_a_password():
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            parts = _default(str(port)).rsplit(":", 2)
+            host = parts[0] if len(parts) == 3 else "0.0.0.0"  # no host part: every interface
+            if not host.startswith(LOOPBACK):
+                assert name in AUTHENTICATED, f"{name} publishes {port} beyond loopback without a login"
+
+
+def run_flower_command(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    """The flower service's own shell command, with a stand-in `celery` that prints what it
+    was asked and which FLOWER_ variables it got."""
+    (tmp_path / "celery").write_text('#!/bin/sh\necho "celery $* auth=${FLOWER_BASIC_AUTH-unset}"\n')
+    (tmp_path / "celery").chmod(0o755)
+    script = command_of(SERVICES["flower"])[2].replace("$$", "$")
+    environment = {"PATH": f"{tmp_path}:/usr/bin:/bin", **env}
+    return subprocess.run(["sh", "-c", script], env=environment, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_flower_starts_on_loopback_and_refuses_to_be_published_without_basic_auth(tmp_path):
+    local = run_flower_command(tmp_path, NEWSWATCH_FLOWER_BIND="127.0.0.1", FLOWER_BASIC_AUTH="")
+    assert local.returncode == 0 and "worker.app flower --port=5555 auth=unset" in local.stdout
+    exposed = run_flower_command(tmp_path, NEWSWATCH_FLOWER_BIND="0.0.0.0", FLOWER_BASIC_AUTH="")
+    assert exposed.returncode == 1 and "refusing to start" in exposed.stderr
+    assert "celery" not in exposed.stdout
+    guarded = run_flower_command(tmp_path, NEWSWATCH_FLOWER_BIND="0.0.0.0",
+                                 FLOWER_BASIC_AUTH="ops:s3cret")
+    assert guarded.returncode == 0 and "auth=ops:s3cret" in guarded.stdout
