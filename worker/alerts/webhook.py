@@ -1,12 +1,16 @@
 """Webhook channel: POST the alert as JSON (or as a Slack / Discord message).
 
 The body is serialised once and those exact bytes are both signed and sent,
-so a receiver can verify `sha256=HMAC(secret, "<timestamp>.<body>")`.
-Webhook URLs often embed a token: details name the host only.
+so a receiver can verify `sha256=HMAC(secret, "<timestamp>.<body>")` or, with
+any Standard Webhooks library (https://www.standardwebhooks.com),
+`v1,base64(HMAC(key, "<id>.<timestamp>.<body>"))`. docs/webhooks.md is the
+receiver's guide. Webhook URLs often embed a token: details name the host only.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -40,8 +44,13 @@ RESERVED_HEADERS = frozenset(
         "x-newswatch-delivery",
         "x-newswatch-timestamp",
         "x-newswatch-signature",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
     }
 )
+# Standard Webhooks secrets look like `whsec_<base64 key>`; the key is the decoded bytes.
+STANDARD_SECRET_PREFIX = "whsec_"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Status codes where trying again later can succeed.
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -66,6 +75,11 @@ def option_problems(options: Mapping[str, Any]) -> list[Problem]:
     secret = options.get("secret")
     if secret is not None and (not isinstance(secret, str) or not secret):
         problems.append(("secret", "must be a non-empty string (or leave `secret` out)"))
+    elif isinstance(secret, str) and secret.startswith(STANDARD_SECRET_PREFIX):
+        try:
+            standard_key(secret)
+        except ValueError as error:
+            problems.append(("secret", str(error)))
     fmt = options.get("format", "json")
     if fmt not in FORMATS:
         problems.append(("format", f"{fmt!r} is not one of: {', '.join(FORMATS)}"))
@@ -90,6 +104,27 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The X-Newswatch-Signature value for these exact body bytes."""
     digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
+
+
+def standard_key(secret: str) -> bytes:
+    """The Standard Webhooks HMAC key: `whsec_<base64>` decoded, any other secret as UTF-8 bytes."""
+    if not secret.startswith(STANDARD_SECRET_PREFIX):
+        return secret.encode("utf-8")
+    encoded = secret[len(STANDARD_SECRET_PREFIX) :].rstrip("=")
+    try:
+        # Generated secrets often drop the "=" padding: restore exactly what base64 needs.
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a whsec_ secret must be followed by base64 (the signing key)") from None
+    if not key:
+        raise ValueError("a whsec_ secret needs a key after the prefix")
+    return key
+
+
+def standard_sign(key: bytes, message_id: str, timestamp: str, body: bytes) -> str:
+    """The webhook-signature value (Standard Webhooks v1) for these exact body bytes."""
+    signed = message_id.encode("utf-8") + b"." + timestamp.encode("ascii") + b"." + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -140,6 +175,7 @@ class WebhookSender:
         self.url = str(options["url"])
         self.host = url_host(self.url)
         self.secret: str | None = options.get("secret") or None
+        self.standard_key = standard_key(self.secret) if self.secret else None
         self.format = options.get("format", "json")
         self.timeout = parse_seconds(options.get("timeout")) or DEFAULT_TIMEOUT
         self.timezone = options.get("timezone")
@@ -178,10 +214,14 @@ class WebhookSender:
                 "X-Newswatch-Event": event,
                 "X-Newswatch-Delivery": delivery,
                 "X-Newswatch-Timestamp": timestamp,
+                # The same delivery for Standard Webhooks receivers: same id, same instant.
+                "webhook-id": delivery,
+                "webhook-timestamp": timestamp,
             }
         )
-        if self.secret:
+        if self.secret and self.standard_key:
             headers["X-Newswatch-Signature"] = sign(self.secret, timestamp, body)
+            headers["webhook-signature"] = standard_sign(self.standard_key, delivery, timestamp, body)
         return headers
 
     def _post(self, body: bytes, event: str, delivery: str) -> DeliveryResult:
