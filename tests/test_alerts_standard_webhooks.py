@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import time
 import types
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from processes import NewswatchRun
@@ -30,6 +32,7 @@ PLAIN_SECRET = "s3cret-signing-key"
 WHSEC_KEY = bytes(range(1, 25))
 WHSEC_SECRET = "whsec_" + base64.b64encode(WHSEC_KEY).decode()
 FAST_RETRY = {"backoff": "200ms", "max_backoff": "500ms", "max_age": "1h"}
+WEBHOOKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "webhooks.md"
 
 
 def receiver_for(secret: str) -> Webhook:
@@ -167,3 +170,29 @@ def test_the_first_attempt_and_its_retry_both_verify(tmp_path, news_site, smtp, 
     # Each attempt is signed afresh, so a retry is never rejected as stale.
     assert int(first_headers["webhook-timestamp"]) <= int(retry_headers["webhook-timestamp"])
     assert secret not in runner.log()
+
+
+def test_the_receiver_code_in_the_docs_accepts_real_deliveries_and_refuses_forgeries(server, monkeypatch):
+    """docs/webhooks.md's Python blocks, run as written, on what the server received."""
+    blocks = re.findall(r"```python\n(.*?)```", WEBHOOKS_DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 2, "the verification helpers and the Flask receiver"
+    monkeypatch.setenv("WEBHOOK_SECRET", WHSEC_SECRET)
+    namespace: dict = {"__name__": "newswatch_docs_receiver"}  # Flask(__name__) needs a module name
+    for block in blocks:
+        exec(compile(block, str(WEBHOOKS_DOC), "exec"), namespace)
+    request = deliver(server, WHSEC_SECRET, make_alert("doc-alert"))
+
+    namespace["verify_newswatch_signature"](WHSEC_SECRET, request.body, request.headers)
+    with pytest.raises(ValueError, match="bad signature"):
+        namespace["verify_newswatch_signature"](WHSEC_SECRET, request.body + b" ", request.headers)
+    namespace["standard_verifier"](WHSEC_SECRET).verify(request.body, request.headers)
+
+    client = namespace["app"].test_client()
+    # Only the headers newswatch sent (the test client adds its own Host and length).
+    sent = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+    assert client.post("/newswatch", data=request.body, headers=sent).status_code == 204
+    assert namespace["handled"] == {"doc-alert"}
+    assert client.post("/newswatch", data=request.body, headers=sent).status_code == 204  # a retry
+    forged = request.body.replace(b"Armenia", b"Armenya", 1)
+    assert forged != request.body
+    assert client.post("/newswatch", data=forged, headers=sent).status_code == 401
