@@ -123,6 +123,21 @@ def shared_server():
     http.stop()
 
 
+@pytest.fixture
+def empty_server(shared_server):
+    """The module's shared server with no routes and no requests left by an earlier test."""
+    shared_server.routes.clear()
+    shared_server.requests.clear()
+    return shared_server
+
+
+@pytest.fixture
+def hook_server(empty_server):
+    """A webhook receiver: answers 200 to POST /hook."""
+    empty_server.routes["/hook"] = (200, {"Content-Type": "text/plain"}, b"ok")
+    return empty_server
+
+
 # --------------------------------------------------------------- PostgreSQL (history store)
 
 POSTGRES_TEST_SERVER = os.environ.get("NEWSWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")

@@ -15,11 +15,9 @@ from worker.models import Channel
 
 
 @pytest.fixture
-def server(shared_server):
-    shared_server.routes.clear()
-    shared_server.routes["/notify"] = (200, {"Content-Type": "application/json"}, b"{}")
-    shared_server.requests.clear()
-    return shared_server
+def server(empty_server):
+    empty_server.routes["/notify"] = (200, {"Content-Type": "application/json"}, b"{}")
+    return empty_server
 
 
 def apprise_sender(**options: object) -> AppriseSender:

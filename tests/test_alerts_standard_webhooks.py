@@ -1,6 +1,6 @@
 """Standard Webhooks: every delivery verifies with the `standardwebhooks` library, as a receiver would.
 
-The receiver is a real HTTP server on 127.0.0.1; the library sees only what arrived there
+The receiver is a real HTTP hook_server on 127.0.0.1; the library sees only what arrived there
 (body bytes and headers). A plain secret is a raw key (its UTF-8 bytes), which the library
 takes as `Webhook(secret.encode())`; a `whsec_` secret is passed to it as is.
 """
@@ -45,21 +45,13 @@ def make_alert(alert_id: str = "alert-std-1") -> Alert:
     return dataclasses.replace(alert, id=alert_id, detected_at=datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def server(shared_server):
-    shared_server.routes.clear()
-    shared_server.routes["/hook"] = (200, {"Content-Type": "text/plain"}, b"ok")
-    shared_server.requests.clear()
-    return shared_server
-
-
-def deliver(server: HTTPServer, secret: str | None, alert: Alert) -> Request:
-    options = {"url": server.url("/hook"), **({"secret": secret} if secret else {})}
+def deliver(hook_server: HTTPServer, secret: str | None, alert: Alert) -> Request:
+    options = {"url": hook_server.url("/hook"), **({"secret": secret} if secret else {})}
     sender = build_sender(Channel(id="ops-webhook", type="webhook", options=options))
     assert sender.send(alert).ok
-    wait_for(lambda: server.requests, timeout=10, what="the webhook request")
-    assert len(server.requests) == 1
-    return server.requests[0]
+    wait_for(lambda: hook_server.requests, timeout=10, what="the webhook request")
+    assert len(hook_server.requests) == 1
+    return hook_server.requests[0]
 
 
 def lowered(request: Request) -> dict[str, str]:
@@ -67,10 +59,10 @@ def lowered(request: Request) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("secret", [PLAIN_SECRET, WHSEC_SECRET], ids=["plain", "whsec"])
-def test_a_delivery_verifies_with_the_library_and_keeps_the_newswatch_headers(server, secret):
+def test_a_delivery_verifies_with_the_library_and_keeps_the_newswatch_headers(hook_server, secret):
     alert = make_alert()
     before = int(time.time())
-    request = deliver(server, secret, alert)
+    request = deliver(hook_server, secret, alert)
     after = int(time.time())
     headers = lowered(request)
 
@@ -84,17 +76,17 @@ def test_a_delivery_verifies_with_the_library_and_keeps_the_newswatch_headers(se
     assert headers["x-newswatch-event"] == "topic.match"
 
 
-def test_a_plain_secret_is_not_a_base64_key(server):
+def test_a_plain_secret_is_not_a_base64_key(hook_server):
     """The library decodes a str secret as base64: a plain secret has to be given as bytes."""
-    request = deliver(server, PLAIN_SECRET, make_alert())
+    request = deliver(hook_server, PLAIN_SECRET, make_alert())
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
         Webhook(PLAIN_SECRET).verify(request.body, request.headers)
     receiver_for(PLAIN_SECRET).verify(request.body, request.headers)
 
 
 @pytest.mark.parametrize("secret", [PLAIN_SECRET, WHSEC_SECRET], ids=["plain", "whsec"])
-def test_a_tampered_body_or_a_wrong_key_is_rejected(server, secret):
-    request = deliver(server, secret, make_alert())
+def test_a_tampered_body_or_a_wrong_key_is_rejected(hook_server, secret):
+    request = deliver(hook_server, secret, make_alert())
     verifier = receiver_for(secret)
     payload = json.loads(request.body)
     payload["article"]["title"] = "Forged headline"
@@ -110,19 +102,19 @@ def test_a_tampered_body_or_a_wrong_key_is_rejected(server, secret):
 
 
 @pytest.mark.parametrize("secret", [PLAIN_SECRET, WHSEC_SECRET], ids=["plain", "whsec"])
-def test_a_stale_delivery_is_rejected_as_a_replay(server, secret, monkeypatch):
+def test_a_stale_delivery_is_rejected_as_a_replay(hook_server, secret, monkeypatch):
     # A delivery signed an hour ago (the sender's clock set back) arrives now: correctly
     # signed, but outside the library's five-minute window.
     an_hour_ago = time.time() - 3600
     monkeypatch.setattr(webhook_module, "time", types.SimpleNamespace(time=lambda: an_hour_ago))
-    request = deliver(server, secret, make_alert())
+    request = deliver(hook_server, secret, make_alert())
     assert lowered(request)["webhook-timestamp"] == str(int(an_hour_ago))
     with pytest.raises(WebhookVerificationError, match="too old"):
         receiver_for(secret).verify(request.body, request.headers)
 
 
-def test_no_secret_means_no_signature_but_the_id_and_timestamp(server):
-    request = deliver(server, None, make_alert())
+def test_no_secret_means_no_signature_but_the_id_and_timestamp(hook_server):
+    request = deliver(hook_server, None, make_alert())
     headers = lowered(request)
     assert headers["webhook-id"] == "alert-std-1"
     assert headers["webhook-timestamp"] == headers["x-newswatch-timestamp"]
@@ -172,15 +164,15 @@ def test_the_first_attempt_and_its_retry_both_verify(tmp_path, news_site, smtp, 
     assert secret not in runner.log()
 
 
-def test_the_receiver_code_in_the_docs_accepts_real_deliveries_and_refuses_forgeries(server, monkeypatch):
-    """docs/webhooks.md's Python blocks, run as written, on what the server received."""
+def test_the_receiver_code_in_the_docs_accepts_real_deliveries_and_refuses_forgeries(hook_server, monkeypatch):
+    """docs/webhooks.md's Python blocks, run as written, on what the hook_server received."""
     blocks = re.findall(r"```python\n(.*?)```", WEBHOOKS_DOC.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 2, "the verification helpers and the Flask receiver"
     monkeypatch.setenv("WEBHOOK_SECRET", WHSEC_SECRET)
     namespace: dict = {"__name__": "newswatch_docs_receiver"}  # Flask(__name__) needs a module name
     for block in blocks:
         exec(compile(block, str(WEBHOOKS_DOC), "exec"), namespace)
-    request = deliver(server, WHSEC_SECRET, make_alert("doc-alert"))
+    request = deliver(hook_server, WHSEC_SECRET, make_alert("doc-alert"))
 
     namespace["verify_newswatch_signature"](WHSEC_SECRET, request.body, request.headers)
     with pytest.raises(ValueError, match="bad signature"):

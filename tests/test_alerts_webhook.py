@@ -1,4 +1,4 @@
-"""Webhook channel against a real HTTP server on 127.0.0.1."""
+"""Webhook channel against a real HTTP hook_server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -38,35 +38,27 @@ def other_topic(alert: Alert, alert_id: str) -> Alert:
     return dataclasses.replace(alert, id=alert_id, topic=topic, match=match)
 
 
-@pytest.fixture
-def server(shared_server):
-    shared_server.routes.clear()
-    shared_server.routes["/hook"] = (200, {"Content-Type": "text/plain"}, b"ok")
-    shared_server.requests.clear()
-    return shared_server
-
-
 def webhook(url: str, **options: object) -> WebhookSender:
     sender = build_sender(Channel(id="ops-webhook", type="webhook", options={"url": url, **options}))
     assert isinstance(sender, WebhookSender)
     return sender
 
 
-def only_request(server: HTTPServer) -> Request:
-    wait_for(lambda: server.requests, timeout=10, what="the webhook request")
-    assert len(server.requests) == 1
-    return server.requests[0]
+def only_request(hook_server: HTTPServer) -> Request:
+    wait_for(lambda: hook_server.requests, timeout=10, what="the webhook request")
+    assert len(hook_server.requests) == 1
+    return hook_server.requests[0]
 
 
-def test_json_payload_headers_and_signature(server):
+def test_json_payload_headers_and_signature(hook_server):
     alert = make_alert()
     before = int(time.time())
-    result = webhook(server.url("/hook"), secret=SECRET).send(alert)
+    result = webhook(hook_server.url("/hook"), secret=SECRET).send(alert)
     after = int(time.time())
 
     assert result.ok and not result.permanent
     assert result.detail == "http=200 host=127.0.0.1"
-    request = only_request(server)
+    request = only_request(hook_server)
     assert request.method == "POST"
     headers = {name.lower(): value for name, value in request.headers.items()}
     assert headers["content-type"] == "application/json"
@@ -107,18 +99,18 @@ def test_json_payload_headers_and_signature(server):
     assert body["detected_at"] == "2026-11-25T12:00:00Z"
 
 
-def test_signature_is_absent_without_secret_and_tampering_breaks_it(server):
-    webhook(server.url("/hook")).send(make_alert())
-    request = only_request(server)
+def test_signature_is_absent_without_secret_and_tampering_breaks_it(hook_server):
+    webhook(hook_server.url("/hook")).send(make_alert())
+    request = only_request(hook_server)
     assert not any(name.lower() == "x-newswatch-signature" for name in request.headers)
     signature = sign(SECRET, "1700000000", b'{"a":1}')
     assert signature != sign(SECRET, "1700000000", b'{"a":2}')
     assert signature != sign(SECRET, "1700000001", b'{"a":1}')
 
 
-def test_custom_headers_are_sent_but_cannot_replace_ours(server):
-    webhook(server.url("/hook"), headers={"Authorization": "Bearer abc"}).send(make_alert())
-    request = only_request(server)
+def test_custom_headers_are_sent_but_cannot_replace_ours(hook_server):
+    webhook(hook_server.url("/hook"), headers={"Authorization": "Bearer abc"}).send(make_alert())
+    request = only_request(hook_server)
     assert request.headers["Authorization"] == "Bearer abc"
     problems = channel_option_problems(
         "webhook", {"url": "https://h.example.org/x", "headers": {"X-Newswatch-Signature": "x"}}
@@ -126,22 +118,22 @@ def test_custom_headers_are_sent_but_cannot_replace_ours(server):
     assert [key for key, _ in problems] == ["headers"]
 
 
-def test_same_alert_is_the_same_delivery_on_retry(server):
-    sender = webhook(server.url("/hook"))
+def test_same_alert_is_the_same_delivery_on_retry(hook_server):
+    sender = webhook(hook_server.url("/hook"))
     alert = make_alert("stable-id")
     sender.send(alert)
     sender.send(alert)
-    wait_for(lambda: len(server.requests) == 2, timeout=10, what="two requests")
-    first, second = server.requests
+    wait_for(lambda: len(hook_server.requests) == 2, timeout=10, what="two requests")
+    first, second = hook_server.requests
     assert first.headers["X-Newswatch-Delivery"] == second.headers["X-Newswatch-Delivery"] == "stable-id"
     assert json.loads(first.body) == json.loads(second.body)
 
 
-def test_slack_format(server):
+def test_slack_format(hook_server):
     alert = make_alert(title="Pashinyan <!channel> & Aliyev talk | Baku")
-    result = webhook(server.url("/hook"), format="slack").send(alert)
+    result = webhook(hook_server.url("/hook"), format="slack").send(alert)
     assert result.ok
-    body = json.loads(only_request(server).body)
+    body = json.loads(only_request(hook_server).body)
     assert set(body) == {"text", "blocks"}
     assert isinstance(body["text"], str) and "Armenia–Azerbaijan" in body["text"]
     types = [block["type"] for block in body["blocks"]]
@@ -156,11 +148,11 @@ def test_slack_format(server):
     assert "*Armenia*" in snippets and "*Azerbaijan*" in snippets
 
 
-def test_discord_format(server):
+def test_discord_format(hook_server):
     alert = make_alert(title="@everyone **Armenia** news")
-    result = webhook(server.url("/hook"), format="discord", timezone="Asia/Jakarta").send(alert)
+    result = webhook(hook_server.url("/hook"), format="discord", timezone="Asia/Jakarta").send(alert)
     assert result.ok
-    body = json.loads(only_request(server).body)
+    body = json.loads(only_request(hook_server).body)
     assert set(body) == {"content", "embeds", "allowed_mentions"}
     assert body["allowed_mentions"] == {"parse": []}
     (embed,) = body["embeds"]
@@ -174,32 +166,32 @@ def test_discord_format(server):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 408])
-def test_server_errors_are_retryable(server, status):
-    server.routes["/hook"] = (status, {}, b"try later")
-    result = webhook(server.url("/hook")).send(make_alert())
+def test_server_errors_are_retryable(hook_server, status):
+    hook_server.routes["/hook"] = (status, {}, b"try later")
+    result = webhook(hook_server.url("/hook")).send(make_alert())
     assert not result.ok and not result.permanent
     assert result.detail.startswith(f"http={status}")
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410])
-def test_client_errors_are_permanent(server, status):
-    server.routes["/hook"] = (status, {}, b"gone")
-    result = webhook(server.url("/hook")).send(make_alert())
+def test_client_errors_are_permanent(hook_server, status):
+    hook_server.routes["/hook"] = (status, {}, b"gone")
+    result = webhook(hook_server.url("/hook")).send(make_alert())
     assert not result.ok and result.permanent
     assert result.detail.startswith(f"http={status}")
 
 
-def test_429_retry_after_seconds(server):
-    server.routes["/hook"] = (429, {"Retry-After": "7"}, b"slow down")
-    result = webhook(server.url("/hook")).send(make_alert())
+def test_429_retry_after_seconds(hook_server):
+    hook_server.routes["/hook"] = (429, {"Retry-After": "7"}, b"slow down")
+    result = webhook(hook_server.url("/hook")).send(make_alert())
     assert not result.ok and not result.permanent
     assert result.retry_after == 7.0
 
 
-def test_503_retry_after_http_date(server):
+def test_503_retry_after_http_date(hook_server):
     when = datetime.now(UTC) + timedelta(seconds=120)
-    server.routes["/hook"] = (503, {"Retry-After": format_datetime(when, usegmt=True)}, b"")
-    result = webhook(server.url("/hook")).send(make_alert())
+    hook_server.routes["/hook"] = (503, {"Retry-After": format_datetime(when, usegmt=True)}, b"")
+    result = webhook(hook_server.url("/hook")).send(make_alert())
     assert not result.ok and not result.permanent
     assert result.retry_after is not None and 100 <= result.retry_after <= 121
 
@@ -213,23 +205,23 @@ def test_retry_after_parsing():
     assert retry_after_seconds(None, now) is None
 
 
-def test_redirect_is_not_followed(server):
-    server.routes["/hook"] = (302, {"Location": server.url("/elsewhere")}, b"")
-    result = webhook(server.url("/hook")).send(make_alert())
+def test_redirect_is_not_followed(hook_server):
+    hook_server.routes["/hook"] = (302, {"Location": hook_server.url("/elsewhere")}, b"")
+    result = webhook(hook_server.url("/hook")).send(make_alert())
     assert not result.ok and result.permanent
-    assert [request.path for request in server.requests] == ["/hook"]
+    assert [request.path for request in hook_server.requests] == ["/hook"]
 
 
-def test_timeout_is_retryable_and_names_host_only(server):
+def test_timeout_is_retryable_and_names_host_only(hook_server):
     release = threading.Event()
 
     def stall(request: Request):
         release.wait(timeout=10)  # held until the client has given up
         return 200, {}, b"late"
 
-    server.routes[f"/hooks/{TOKEN}"] = stall
+    hook_server.routes[f"/hooks/{TOKEN}"] = stall
     try:
-        result = webhook(server.url(f"/hooks/{TOKEN}?token=s3cr3t-query"), timeout=0.3).send(make_alert())
+        result = webhook(hook_server.url(f"/hooks/{TOKEN}?token=s3cr3t-query"), timeout=0.3).send(make_alert())
     finally:
         release.set()
     assert not result.ok and not result.permanent
@@ -244,14 +236,14 @@ def test_connection_refused_is_retryable_and_names_host_only():
     assert result.detail == "webhook: connection failed (127.0.0.1)"
 
 
-def test_digest_is_one_post_grouped_by_topic(server):
+def test_digest_is_one_post_grouped_by_topic(hook_server):
     first = make_alert("a-1")
     second = other_topic(make_alert(), "b-1")
     third = make_alert("a-2", title="Baku and Yerevan sign a border protocol")
-    sender = webhook(server.url("/hook"), secret=SECRET)
+    sender = webhook(hook_server.url("/hook"), secret=SECRET)
     result = sender.send_digest([first, second, third])
     assert result.ok
-    request = only_request(server)
+    request = only_request(hook_server)
     assert request.headers["X-Newswatch-Event"] == "topic.digest"
     assert request.headers["X-Newswatch-Delivery"] == digest_id([third, second, first])
     timestamp = request.headers["X-Newswatch-Timestamp"]
@@ -264,20 +256,20 @@ def test_digest_is_one_post_grouped_by_topic(server):
     assert body["topics"][1]["alerts"][0] == second.payload()
 
 
-def test_digest_in_slack_and_discord_shapes(server):
+def test_digest_in_slack_and_discord_shapes(hook_server):
     alerts = [make_alert("a-1"), other_topic(make_alert(), "b-1")]
-    assert webhook(server.url("/hook"), format="slack").send_digest(alerts).ok
-    assert webhook(server.url("/hook"), format="discord").send_digest(alerts).ok
-    wait_for(lambda: len(server.requests) == 2, timeout=10, what="two digests")
-    slack, discord = (json.loads(request.body) for request in server.requests)
+    assert webhook(hook_server.url("/hook"), format="slack").send_digest(alerts).ok
+    assert webhook(hook_server.url("/hook"), format="discord").send_digest(alerts).ok
+    wait_for(lambda: len(hook_server.requests) == 2, timeout=10, what="two digests")
+    slack, discord = (json.loads(request.body) for request in hook_server.requests)
     assert "2 new alerts" in slack["text"] and len(slack["blocks"]) == 5
     assert [embed["title"] for embed in discord["embeds"]] == ["Armenia–Azerbaijan (1)", "South Caucasus (1)"]
 
 
-def test_empty_digest_sends_nothing(server):
-    result = webhook(server.url("/hook")).send_digest([])
+def test_empty_digest_sends_nothing(hook_server):
+    result = webhook(hook_server.url("/hook")).send_digest([])
     assert result.ok
-    assert server.requests == []
+    assert hook_server.requests == []
 
 
 def test_option_problems():
