@@ -3,8 +3,8 @@
     python benchmarks/delivery.py [--alerts 300] [--store sqlite|redis|both] [--rounds 3]
 
 Both sides send the same alerts to the same local webhook receiver and SMTP server
-(aiosmtpd) on 127.0.0.1. newswatch's side runs `pipeline.create_delivery` +
-`pipeline.deliver` for each alert (ledger insert claimed for the first attempt, send,
+(aiosmtpd) on 127.0.0.1. newswatch's side runs `ledger.create_delivery` +
+`delivery.deliver` for each alert (ledger insert claimed for the first attempt, send,
 finish: what a poll task and a deliver task do);
 the reference is a plain loop of `requests.post` / `smtplib.send_message` of the
 same rendered payloads. The ratio is what counts on a noisy machine.
@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from servers import HTTPServer, SMTPServer  # noqa: E402
 
-from worker import pipeline  # noqa: E402
+from worker import delivery, ledger  # noqa: E402
 from worker.alerts.sample import sample_alert  # noqa: E402
 from worker.models import Channel, Config, Settings, Topic  # noqa: E402
 from worker.runtime import Runtime  # noqa: E402
@@ -71,9 +71,9 @@ def newswatch_loop(runtime: Runtime, alerts: int, channel: str) -> float:
         alert = replace(template, id=f"{channel}-{index}-{time.time_ns()}",
                         detected_at=datetime.now(UTC))
         now = time.time()
-        assert pipeline.create_delivery(runtime, alert, now)
+        assert ledger.create_delivery(runtime, alert, now)
         # what a deliver task receives: the alert id and the record claimed for its first attempt
-        assert pipeline.deliver(runtime, *runtime.dispatcher.last) == "sent"
+        assert delivery.deliver(runtime, *runtime.dispatcher.last) == "sent"
     return time.perf_counter() - started
 
 

@@ -8,7 +8,7 @@ import socket
 from scenario import AFP_TEXT, wire_feed
 from servers import HTTPServer
 
-from worker import pipeline
+from worker import poll, schedule
 from worker.history import open_history
 from worker.models import Channel, Config, Settings, Source, Topic
 from worker.runtime import Runtime
@@ -39,7 +39,7 @@ def run_poll(tmp_path, **settings):
                              per_host_interval=0.0, **settings))
     runtime = Runtime(config, DropJobs())
     try:
-        return config, pipeline.poll_source(runtime, "s")
+        return config, poll.poll_source(runtime, "s")
     finally:
         runtime.close()
         site.stop()
@@ -98,11 +98,11 @@ def test_the_tick_deletes_expired_history_in_bounded_batches(tmp_path, monkeypat
             article = Article(id=f"a{n}", url=f"https://x.example/{n}", canonical_url="", title="t")
             runtime.history.record(article, [], [], at=now - (40 if n < 3 else 1) * 86400)
         history = open_history(config.settings)
-        pipeline.tick(runtime, now)
+        schedule.tick(runtime, now)
         assert history.count() == 3, "one tick deletes one bounded batch"
-        pipeline.tick(runtime, now)  # the batch was full: the next tick goes on at once
+        schedule.tick(runtime, now)  # the batch was full: the next tick goes on at once
         assert history.count() == 2
-        pipeline.tick(runtime, now)
+        schedule.tick(runtime, now)
         assert history.count() == 2, "fresh articles stay"
         history.close()
     finally:

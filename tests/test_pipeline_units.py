@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from worker.delivery import retry_delay
 from worker.models import Channel
-from worker.pipeline import MAX_SOURCE_BACKOFF, next_digest_at, next_poll_interval, retry_delay
+from worker.poll import MAX_SOURCE_BACKOFF, next_poll_interval
+from worker.schedule import next_digest_at
 
 
 class DropJobs:
@@ -48,7 +50,7 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
     from scenario import AFP_TEXT, wire_feed
     from servers import HTTPServer
 
-    from worker import pipeline
+    from worker import poll
     from worker.models import Config, Settings, Source, Topic
     from worker.runtime import Runtime
     from worker.topics import compile_topics
@@ -84,11 +86,11 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
 
     runtime.__dict__["topic_index"] = Flaky()
     try:
-        result = pipeline.poll_source(runtime, "s")
+        result = poll.poll_source(runtime, "s")
         assert (result.status, result.new, result.alerts, result.entry_errors) == ("ok", 1, 1, 1)
         assert "task=process_entry source=s" in caplog.text and "matcher bug" in caplog.text
         # the very same body: unchanged bodies are skipped, but not after an entry failed
-        again = pipeline.poll_source(runtime, "s")
+        again = poll.poll_source(runtime, "s")
         assert again.entry_errors == 1, "the failed entry is tried again on the next poll"
         assert again.new == 0 and again.alerts == 0
     finally:
@@ -99,7 +101,7 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
 def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
     from servers import HTTPServer
 
-    from worker import pipeline
+    from worker import poll
     from worker.models import Config, Settings, Source
     from worker.runtime import Runtime
 
@@ -113,16 +115,16 @@ def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
     runtime = Runtime(config, DropJobs())
     try:
         first_claim, second_claim = 1000.0, 1120.0  # the queue outlived the 120 s hold
-        assert pipeline.poll_source(runtime, "s", first_claim).status == "ok"
-        assert pipeline.poll_source(runtime, "s", second_claim).status == "skipped"
+        assert poll.poll_source(runtime, "s", first_claim).status == "ok"
+        assert poll.poll_source(runtime, "s", second_claim).status == "skipped"
         assert len(site.requests) == 1
         # claimed again while that poll was running: it started just before the claim
         last = runtime.store.source_state("s")
         during = (last.last_poll + last.last_poll_end) / 2
         assert last.last_poll < during < last.last_poll_end
-        assert pipeline.poll_source(runtime, "s", during).status == "skipped"
+        assert poll.poll_source(runtime, "s", during).status == "skipped"
         # claimed after it ended (the next due poll, or `newswatch once` forcing one): runs
-        assert pipeline.poll_source(runtime, "s", last.last_poll_end + 0.001).status != "skipped"
+        assert poll.poll_source(runtime, "s", last.last_poll_end + 0.001).status != "skipped"
         assert len(site.requests) == 2
     finally:
         runtime.close()
@@ -135,7 +137,7 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
 
     from servers import HTTPServer
 
-    from worker import pipeline
+    from worker import delivery, lease, ledger
     from worker.alerts.sample import sample_alert
     from worker.models import Config, Settings, Topic
     from worker.runtime import Runtime
@@ -160,41 +162,41 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
     try:
         now = time.time()
         first, second = (replace(sample_alert("hook"), id=f"alert-{n}") for n in (1, 2))
-        assert pipeline.create_delivery(runtime, first, now)
-        assert pipeline.create_delivery(runtime, second, now)
+        assert ledger.create_delivery(runtime, first, now)
+        assert ledger.create_delivery(runtime, second, now)
         (job, args, countdown), (_, second_args, _) = runtime.dispatcher.jobs
         assert (job, args[0], countdown) == ("deliver", first.id, 0.0)
-        assert pipeline.deliver(runtime, *args) == "sent"
+        assert delivery.deliver(runtime, *args) == "sent"
         assert claims == [], "the handed claim needs no claim round trip"
         assert runtime.store.delivery(first.id).attempts == 1
         # the same message again after its worker died: it must not trust the claim it
         # carries, and the store knows the alert went out
-        assert pipeline.deliver(runtime, *args, redelivered=True) == "skipped"
+        assert delivery.deliver(runtime, *args, redelivered=True) == "skipped"
         assert len(claims) == 1 and len(receiver.requests) == 1
         # a worker died before sending: the redelivered message takes the creator's lease over
-        assert pipeline.deliver(runtime, *second_args, redelivered=True) == "sent"
+        assert delivery.deliver(runtime, *second_args, redelivered=True) == "sent"
         assert len(claims) == 2 and len(receiver.requests) == 2
         assert runtime.store.delivery(second.id).attempts == 2
 
         # a long article: the message carries the id only, and the deliver job claims
         long = replace(first, id="alert-long",
-                       article=replace(first.article, text="kata " * pipeline.MAX_HANDED_TEXT))
-        assert pipeline.create_delivery(runtime, long, now)
+                       article=replace(first.article, text="kata " * lease.MAX_HANDED_TEXT))
+        assert ledger.create_delivery(runtime, long, now)
         assert runtime.dispatcher.jobs[-1][1] == ("alert-long",)
         assert runtime.store.delivery("alert-long").attempts == 0
-        assert pipeline.deliver(runtime, "alert-long") == "sent"
+        assert delivery.deliver(runtime, "alert-long") == "sent"
         assert len(claims) == 3 and len(receiver.requests) == 3
 
         third = replace(first, id="alert-3")
-        assert pipeline.create_delivery(runtime, third, now)
+        assert ledger.create_delivery(runtime, third, now)
         third_args = runtime.dispatcher.jobs[-1][1]
         # a message that sat in the queue past half its lease claims from the store...
         stale = dict(third_args[1], lease_until=time.time() + 10)
-        assert pipeline.deliver(runtime, third.id, stale) == "skipped", "not the creator's lease"
+        assert delivery.deliver(runtime, third.id, stale) == "skipped", "not the creator's lease"
         # ...and takes the lease over when it is still the one its creator took
         runtime.store.claim_delivery = claim
         created = runtime.store.delivery(third.id).lease_until
-        assert pipeline.deliver(runtime, third.id, dict(third_args[1], lease_until=created),
+        assert delivery.deliver(runtime, third.id, dict(third_args[1], lease_until=created),
                                 redelivered=True) == "sent"
         assert len(receiver.requests) == 4
     finally:
@@ -207,7 +209,7 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
     from scenario import AFP_TEXT, wire_feed
     from servers import HTTPServer
 
-    from worker import listing, pipeline
+    from worker import listing, poll
     from worker.models import Config, Settings, Source
     from worker.runtime import Runtime
 
@@ -223,14 +225,14 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
 
     runtime = Runtime(config, DropJobs())
     try:
-        first = pipeline.poll_source(runtime, "s")
+        first = poll.poll_source(runtime, "s")
         assert (first.status, first.http, first.new) == ("ok", 200, 1)
-        same = pipeline.poll_source(runtime, "s")
+        same = poll.poll_source(runtime, "s")
         assert (same.status, same.http, same.entries, same.new) == ("not_modified", 200, 0, 0)
         assert len(reads) == 1 and len(site.requests) == 2
         site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"},
                                 wire_feed(base, "b", "Berita baru", AFP_TEXT))
-        changed = pipeline.poll_source(runtime, "s")
+        changed = poll.poll_source(runtime, "s")
         assert (changed.status, changed.new) == ("ok", 1) and len(reads) == 2
     finally:
         runtime.close()

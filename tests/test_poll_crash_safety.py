@@ -14,7 +14,7 @@ import pytest
 from scenario import AFP_TEXT
 from servers import HTTPServer, wait_for
 
-from worker import dedup, pipeline
+from worker import dedup, poll
 from worker.models import Channel, Config, Settings, Source, Topic
 from worker.runtime import Runtime
 from worker.store import PENDING, EntryOutcomes
@@ -63,8 +63,8 @@ def ledger_alerts(runtime: Runtime) -> list[str]:
 
 
 def kill_at(monkeypatch, function: str, after_calls: int) -> None:
-    """Make pipeline.<function> die on its call number `after_calls + 1`."""
-    real = getattr(pipeline, function)
+    """Make poll.<function> die on its call number `after_calls + 1`."""
+    real = getattr(poll, function)
     calls = []
 
     def dying(*args, **kwargs):
@@ -73,7 +73,7 @@ def kill_at(monkeypatch, function: str, after_calls: int) -> None:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, function, dying)
+    monkeypatch.setattr(poll, function, dying)
 
 
 @pytest.mark.parametrize("function,after_calls", [
@@ -90,7 +90,7 @@ def test_a_poll_killed_anywhere_is_run_again_and_alerts_each_entry_once(
     # Handed out `poll_claim` ago: its entry claims last only the minimum.
     claimed_at = time.time() - config.settings.poll_claim
     with pytest.raises(WorkerKilled):
-        pipeline.poll_source(first, "s", claimed_at=claimed_at)
+        poll.poll_source(first, "s", claimed_at=claimed_at)
     first.close()
     monkeypatch.undo()
     died = time.time()
@@ -98,8 +98,8 @@ def test_a_poll_killed_anywhere_is_run_again_and_alerts_each_entry_once(
     restarted = Runtime(config, DropJobs())
     try:
         # The scheduler hands the source out again once the dead poll's claims ran out.
-        wait_for(lambda: time.time() > died + pipeline.MIN_ENTRY_CLAIM, what="the claims to end")
-        rerun = pipeline.poll_source(restarted, "s", claimed_at=time.time())
+        wait_for(lambda: time.time() > died + poll.MIN_ENTRY_CLAIM, what="the claims to end")
+        rerun = poll.poll_source(restarted, "s", claimed_at=time.time())
         assert rerun.status == "ok" and rerun.busy == 0
         alerted_before = 5 if function == "track_health" else after_calls
         assert rerun.alerts == 5 - alerted_before
@@ -107,7 +107,7 @@ def test_a_poll_killed_anywhere_is_run_again_and_alerts_each_entry_once(
         assert len(alerted) == 5 and len(set(alerted)) == 5, "each entry alerts exactly once"
         assert all(d.state == PENDING for d in restarted.store.recent_deliveries(100))
         # Now the poll is done: the next one is conditional and finds nothing new.
-        later = pipeline.poll_source(restarted, "s")
+        later = poll.poll_source(restarted, "s")
         assert later.new == 0 and site.requests[-1].headers.get("If-None-Match") == '"v1"'
     finally:
         restarted.close()
@@ -121,7 +121,7 @@ def test_a_poll_that_finds_another_poll_working_keeps_no_validators(tmp_path, si
         keys = [dedup.entry_key(site.url(f"/story-{n}")) for n in (0, 1)]
         runtime.store.claim_entries(keys, ttl=600)
         before = time.time()
-        result = pipeline.poll_source(runtime, "s")
+        result = poll.poll_source(runtime, "s")
         assert (result.new, result.busy) == (3, 2)
         state = runtime.store.source_state("s")
         assert state.etag is None and state.body_hash is None, "the feed must be read again"
@@ -129,7 +129,7 @@ def test_a_poll_that_finds_another_poll_working_keeps_no_validators(tmp_path, si
         assert state.next_due <= before + config.settings.poll_claim + config.settings.tick_every + 1
         # Once that claim is gone, the next poll takes the two entries it left.
         runtime.store.finish_entries(EntryOutcomes(failed=tuple(keys)))
-        assert pipeline.poll_source(runtime, "s").new == 2
+        assert poll.poll_source(runtime, "s").new == 2
         assert len(ledger_alerts(runtime)) == 5
         assert "If-None-Match" not in site.requests[-1].headers
     finally:
@@ -139,23 +139,23 @@ def test_a_poll_that_finds_another_poll_working_keeps_no_validators(tmp_path, si
 def test_a_failed_entry_keeps_the_feed_unconditional_until_it_succeeds(tmp_path, site, monkeypatch):
     config = make_config(site, str(tmp_path / "state.db"))
     runtime = Runtime(config, DropJobs())
-    real = pipeline.build_article
+    real = poll.build_article
 
     def broken_on_story_3(rt, source, entry):
         if entry.url.endswith("story-3"):
             raise RuntimeError("page parser bug")
         return real(rt, source, entry)
 
-    monkeypatch.setattr(pipeline, "build_article", broken_on_story_3)
+    monkeypatch.setattr(poll, "build_article", broken_on_story_3)
     try:
-        first = pipeline.poll_source(runtime, "s")
+        first = poll.poll_source(runtime, "s")
         assert (first.new, first.entry_errors) == (4, 1)
-        second = pipeline.poll_source(runtime, "s")
+        second = poll.poll_source(runtime, "s")
         # The server would have answered 304 to the ETag; without it the entry is retried.
         assert "If-None-Match" not in site.requests[-1].headers
         assert second.entry_errors == 1 and second.new == 0
-        monkeypatch.setattr(pipeline, "build_article", real)
-        third = pipeline.poll_source(runtime, "s")
+        monkeypatch.setattr(poll, "build_article", real)
+        third = poll.poll_source(runtime, "s")
         assert (third.new, third.alerts, third.entry_errors) == (1, 1, 0)
         assert runtime.store.source_state("s").etag == '"v1"'
         assert len(ledger_alerts(runtime)) == 5

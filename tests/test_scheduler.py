@@ -9,7 +9,7 @@ import yaml
 from processes import NewswatchRun
 from servers import HTTPServer, wait_for
 
-from worker import pipeline
+from worker import schedule
 from worker.models import Config, Settings, Source
 from worker.runtime import Runtime
 
@@ -34,7 +34,7 @@ def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
     def beat(runtime: Runtime) -> None:
         barrier.wait()
         for _ in range(30):
-            pipeline.tick(runtime)
+            schedule.tick(runtime)
 
     threads = [threading.Thread(target=beat, args=(rt,)) for rt in runtimes]
     for thread in threads:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from worker.pipeline import NEVER
+from worker.ledger import NEVER
 from worker.store import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState
 from worker.store.redis import RedisStore
 from worker.store.sqlite import SQLiteStore

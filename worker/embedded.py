@@ -15,8 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import pipeline
 from .logs import summary
+from .poll import PollResult
 from .progress import Progress
 from .runtime import Runtime
+from .schedule import CYCLE_FIELDS, tick
+from .store import FAILED, PENDING, SENT
 
 log = logging.getLogger("newswatch.embedded")
 
@@ -91,7 +94,7 @@ class EmbeddedDispatcher:
 class CycleStats:
     """What a cycle did, for the per-cycle log line and the terminal summary."""
 
-    FIELDS = pipeline.CYCLE_FIELDS
+    FIELDS = CYCLE_FIELDS
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -102,7 +105,7 @@ class CycleStats:
     def record(self, job: str, result: object) -> None:
         with self._lock:
             counts = self.counts
-            if (job == "poll_source" and isinstance(result, pipeline.PollResult)
+            if (job == "poll_source" and isinstance(result, PollResult)
                     and result.status != "skipped"):
                 counts["polled"] += 1
                 counts["not_modified"] += result.status == "not_modified"
@@ -112,9 +115,9 @@ class CycleStats:
                 for key in ("entries", "new", "matched", "alerts"):
                     counts[key] += getattr(result, key)
             elif job == "deliver":
-                counts["sent"] += result == pipeline.SENT
-                counts["retrying"] += result == pipeline.PENDING
-                counts["undeliverable"] += result == pipeline.FAILED
+                counts["sent"] += result == SENT
+                counts["retrying"] += result == PENDING
+                counts["undeliverable"] += result == FAILED
 
     def log_line(self, due: int | None = None) -> None:
         with self._lock:
@@ -130,7 +133,7 @@ def run_once(rt: Runtime, dispatcher: EmbeddedDispatcher, progress: Progress | N
         rt.store.schedule(source.id, now)
     # `once` prints its own cycle line for exactly this run; the shared counters are
     # for the continuous modes, so this run's counts are taken out of them at the end.
-    pipeline.tick(rt, now, cycle_line=False)
+    tick(rt, now, cycle_line=False)
     # Alerts held back to group republished stories are part of this cycle; later
     # retries are not: the ledger keeps them pending for the next run (or `run`).
     hold = rt.config.settings.near_duplicate_hold
@@ -159,7 +162,7 @@ def run_forever(rt: Runtime, dispatcher: EmbeddedDispatcher, stop: threading.Eve
         now = time.time()
         if now >= next_tick:
             try:
-                pipeline.tick(rt, now)
+                tick(rt, now)
             except Exception:  # e.g. the state file is locked for a moment
                 log.exception("tick failed")
             next_tick = now + tick_every

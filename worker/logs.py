@@ -112,3 +112,8 @@ def summary(task: str, level: int = logging.INFO, **fields: Any) -> None:
     """The one line a task logs when it ends: `task=poll_source source=… status=ok … ms=312`."""
     ordered = {"task": task, **fields}
     logger.log(level, format_fields(ordered), extra={"fields": ordered})
+
+
+def ms_since(started: float) -> int:
+    """Milliseconds since `started` (a time.monotonic() reading), for a summary line's `ms`."""
+    return int((time.monotonic() - started) * 1000)

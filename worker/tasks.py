@@ -7,10 +7,15 @@ import threading
 
 from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_process_shutdown
 
-from . import metrics, pipeline
+from . import metrics
 from .app import app
+from .delivery import deliver as deliver_alert
+from .digest import send_digest as send_channel_digest
+from .lease import was_redelivered
 from .logs import install_redaction, setup_logging
+from .poll import poll_source as poll_one_source
 from .runtime import Runtime
+from .schedule import tick as run_tick
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()
@@ -64,22 +69,19 @@ def _logging(logger, **_: object) -> None:  # noqa: ANN001
 
 @app.task(name="newswatch.tick")
 def tick() -> dict[str, int]:
-    return pipeline.tick(runtime())
+    return run_tick(runtime())
 
 
 @app.task(name="newswatch.poll_source")
 def poll_source(source_id: str, claimed_at: float | None = None) -> str:
-    return pipeline.poll_source(runtime(), source_id, claimed_at).status
+    return poll_one_source(runtime(), source_id, claimed_at).status
 
 
 @app.task(name="newswatch.deliver", bind=True)
 def deliver(self, alert_id: str, handed: dict | None = None) -> str:  # noqa: ANN001
-    # Both transports mark a message put back after its worker was lost (RabbitMQ itself,
-    # kombu's Redis transport when it restores unacked messages).
-    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    return pipeline.deliver(runtime(), alert_id, handed, redelivered)
+    return deliver_alert(runtime(), alert_id, handed, was_redelivered(self.request.delivery_info))
 
 
 @app.task(name="newswatch.send_digest")
 def send_digest(channel_id: str) -> str:
-    return pipeline.send_digest(runtime(), channel_id)
+    return send_channel_digest(runtime(), channel_id)

@@ -67,7 +67,7 @@ class Delivery:
     article_id: str
     topic_id: str
     channel_id: str
-    alert: dict[str, Any]  # everything needed to send it again (see pipeline.alert_to_record)
+    alert: dict[str, Any]  # everything needed to send it again (see ledger.alert_to_record)
     state: str = PENDING
     attempts: int = 0
     last_error: str | None = None
@@ -196,7 +196,8 @@ class Store(ABC):
         Returns the record with attempts incremented and a lease until now+lease,
         or None when it is sent, failed, not yet due, or held by another worker.
         `held_until` takes over a live lease that still ends exactly then: the lease its
-        creator took and handed to the deliver message, which nobody has claimed since.
+        creator took and handed to the deliver message, which nobody has claimed since
+        (worker/lease.py, rule 4).
         """
 
     @abstractmethod

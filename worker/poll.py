@@ -1,0 +1,216 @@
+"""Polling one source: fetch it, claim its new entries, turn each into an article and
+hand it to alerting; then record the poll, the source's health and its next due time.
+
+Crash safety: see poll_source and claim_new_entries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from . import dedup, metrics
+from .alerting import match_and_alert
+from .health import track_health
+from .logs import ms_since, summary
+from .models import Article, FeedEntry, Source
+from .runtime import Runtime
+from .store import ENTRY_BUSY, ENTRY_NEW, EntryOutcomes
+
+log = logging.getLogger("newswatch.pipeline")
+
+
+MAX_SOURCE_BACKOFF = 3600.0
+# A poll that starts after its source's claim ran out (a long queue) still claims its
+# entries this long, so that two copies of it rarely do the same work.
+MIN_ENTRY_CLAIM = 1.0
+
+
+@dataclass
+class PollResult:
+    source_id: str
+    status: str  # ok | not_modified | error
+    http: int | None = None
+    entries: int = 0
+    new: int = 0
+    matched: int = 0
+    alerts: int = 0
+    entry_errors: int = 0
+    busy: int = 0  # entries another poll was working on
+    error: str | None = None
+
+
+def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) -> PollResult:
+    """Fetch one source, process its new entries, record health and the next due time.
+
+    `claimed_at` is when the scheduler handed this poll out. When the queue is longer
+    than the claim's hold, the scheduler hands the source out again; the copy that runs
+    second finds the source polled after its claim and does nothing, so a backlog never
+    multiplies itself. A claim made while a poll was running is as stale, so "after" is
+    measured to the end of the last poll.
+    """
+    from .fetch import FetchError
+    from .listing import list_entries
+    from .sources import SourceError
+
+    started = time.monotonic()
+    now = time.time()
+    try:
+        source = rt.config.source(source_id)
+    except StopIteration:
+        # Removed from the config (or this process has not seen the edit yet): the tick
+        # keeps the schedule in line with the config, so there is nothing to undo here.
+        summary("poll_source", logging.WARNING, source=source_id, status="skipped",
+                error="not in this worker's config")
+        return PollResult(source_id, "skipped")
+    state = rt.store.source_state(source_id)
+    last_end = state.last_poll_end or state.last_poll
+    if claimed_at is not None and last_end is not None and last_end >= claimed_at:
+        return PollResult(source_id, "skipped")
+    result = PollResult(source_id, "ok")
+    server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
+    done: list[str] = []
+    failed: list[str] = []
+    claims_end = (claimed_at or now) + rt.config.settings.poll_claim
+    try:
+        listing = list_entries(rt.fetcher, source, state)
+        state = listing.state
+        result.http = listing.response.status
+        server_wait = listing.server_wait
+        if listing.response.not_modified or listing.unchanged:
+            result.status = "not_modified"
+        result.entries = len(listing.entries)
+        for entry, key in claim_new_entries(rt, listing.entries, result, claims_end - time.time()):
+            (done if _process_counted(rt, source, entry, result) else failed).append(key)
+    except FetchError as error:
+        result.status, result.error, result.http = "error", error.reason, error.status
+        server_wait = error.retry_after or 0.0
+    except SourceError as error:
+        result.status, result.error = "error", f"bad feed: {error}"
+    except Exception as error:  # one broken source never takes the worker down
+        log.exception("poll of %s failed", source_id)
+        result.status, result.error = "error", f"{type(error).__name__}: {error}"
+
+    if result.status == "error" or failed or result.busy:
+        # Validators and the body hash say "everything up to this version is handled":
+        # until it is, the next poll reads the feed in full and retries what is left.
+        state = replace(state, etag=None, last_modified=None, body_hash=None)
+    failures = state.failures + 1 if result.status == "error" else 0
+    next_due = now + next_poll_interval(source.every, failures, server_wait)
+    if result.busy:
+        # Entries held by a poll that may have died (a prefork child killed, its message
+        # requeued at once): come back when its claims have run out, not a whole interval on.
+        next_due = min(next_due, max(claims_end, time.time()) + rt.config.settings.tick_every)
+    state = replace(
+        state, last_poll=now, last_poll_end=time.time(), last_status=result.status,
+        last_error=result.error,
+        http=result.http, failures=failures, next_due=next_due, entries=result.entries,
+        new=result.new,
+    )
+    # The seen marks go with the poll's record, after every entry's alerts are in the
+    # ledger: a poll that dies before this line leaves only claims, which run out, and
+    # is run again (see claim_new_entries).
+    entries = EntryOutcomes(tuple(done), tuple(failed), rt.config.settings.dedup_window)
+    rt.store.record_poll(track_health(rt, source, state, now), {
+        "polled": 1, "not_modified": int(result.status == "not_modified"),
+        "failed": int(result.status == "error"), "entries": result.entries, "new": result.new,
+        "matched": result.matched, "alerts": result.alerts,
+    }, next_due, entries)
+    metrics.observe_poll(result.status, time.monotonic() - started, result.new, result.matched,
+                         result.alerts)
+    summary(
+        "poll_source", logging.WARNING if result.status == "error" else logging.INFO,
+        source=source_id, status=result.status, http=result.http, entries=result.entries,
+        new=result.new, matched=result.matched, alerts=result.alerts,
+        entry_errors=result.entry_errors or None, busy=result.busy or None, error=result.error,
+        ms=ms_since(started),
+    )
+    return result
+
+
+def next_poll_interval(every: float, failures: int, server_wait: float) -> float:
+    """Seconds to the next poll: the source's interval, backed off exponentially after
+    consecutive failures (capped), and never sooner than the server asked (max-age,
+    Retry-After, capped at a day so a typo in a header cannot silence a source)."""
+    interval = every
+    if failures:
+        interval = min(every * 2 ** min(failures - 1, 10), max(MAX_SOURCE_BACKOFF, every))
+    return max(interval, min(server_wait, 86400.0))
+
+
+def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
+                      ttl: float) -> list[tuple[FeedEntry, str]]:
+    """The entries no poll has finished or is working on, each with its key; one store
+    round trip, which also claims them for this poll.
+
+    Keys come from the URL's identity (dedup.entry_key), so the same article on several
+    feeds (or with tracking parameters) is taken once, by whichever poll gets there first.
+    The claims end when the source's own claim does (`poll_claim` after the scheduler
+    handed the poll out): a poll run again because its worker died finds them free.
+    """
+    keyed: dict[str, FeedEntry] = {}
+    for entry in entries:
+        if entry.url:
+            keyed.setdefault(dedup.entry_key(entry.url), entry)
+    states = rt.store.claim_entries(list(keyed), max(ttl, MIN_ENTRY_CLAIM))
+    result.busy = states.count(ENTRY_BUSY)
+    return [(entry, key) for (key, entry), state in zip(keyed.items(), states, strict=True)
+            if state == ENTRY_NEW]
+
+
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> bool:
+    """Process one entry; a failing item is logged and retried next poll, never the others."""
+    try:
+        outcome = process_entry(rt, source, entry)
+    except Exception as error:
+        if isinstance(error, rt.store.unavailable):
+            raise  # the store is down: the whole poll failed, not this item
+        log.exception("entry %s of %s failed", entry.url, source.id)
+        summary("process_entry", logging.WARNING, source=source.id, url=entry.url,
+                status="error", error=f"{type(error).__name__}: {error}")
+        result.entry_errors += 1
+        return False
+    result.new += outcome.new
+    result.matched += outcome.matched
+    result.alerts += outcome.alerts
+    return True
+
+
+# ------------------------------------------------------------------------------ entry
+
+
+@dataclass
+class EntryOutcome:
+    new: int = 0
+    matched: int = 0
+    alerts: int = 0
+
+
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
+    """Parse one new entry (and its page), match topics, create alerts.
+
+    Safe to run again on the same entry (a poll rerun after a crash): every alert it
+    creates is keyed on (article, topic, channel) and the ledger creates each once.
+    """
+    article = build_article(rt, source, entry)
+    return EntryOutcome(new=1, **match_and_alert(rt, article))
+
+
+def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
+    from .fetch import FetchError
+    from .parser import ParseError, parse_entry, parse_html
+
+    page = None
+    if source.full_text:
+        try:
+            if rt.fetcher.allowed_by_robots(entry.url):
+                response = rt.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
+                page = parse_html(response.body, response.url, content_type=response.content_type)
+            else:
+                log.info("robots.txt disallows %s; using the feed entry only", entry.url)
+        except (FetchError, ParseError) as error:
+            reason = getattr(error, "reason", None) or str(error)
+            summary("fetch_page", logging.WARNING, source=source.id, url=entry.url,
+                    status="error", error=reason)
+    return parse_entry(entry, source, page)
