@@ -8,6 +8,7 @@ The end-to-end version with real SIGKILLs of Celery workers is tests/test_chaos.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
@@ -158,6 +159,33 @@ def test_a_failed_entry_keeps_the_feed_unconditional_until_it_succeeds(tmp_path,
         third = poll.poll_source(runtime, "s")
         assert (third.new, third.alerts, third.entry_errors) == (1, 1, 0)
         assert runtime.store.source_state("s").etag == '"v1"'
+        assert len(ledger_alerts(runtime)) == 5
+    finally:
+        runtime.close()
+
+
+def test_entries_a_failed_poll_never_reached_are_released_at_once(tmp_path, site, monkeypatch):
+    """A poll that fails half way (here: the state file is locked for too long) leaves no
+    claim on the entries it did not reach: the very next poll takes them."""
+    config = make_config(site, str(tmp_path / "state.db"))
+    runtime = Runtime(config, DropJobs())
+    real = poll.process_entry
+    calls = []
+
+    def store_gone_on_the_third(rt, source, entry):
+        calls.append(entry.url)
+        if len(calls) == 3:
+            # The store failing, not the entry: the whole poll fails.
+            raise sqlite3.OperationalError("database is locked")
+        return real(rt, source, entry)
+
+    monkeypatch.setattr(poll, "process_entry", store_gone_on_the_third)
+    try:
+        first = poll.poll_source(runtime, "s")
+        assert first.status == "error" and first.alerts == 2
+        monkeypatch.setattr(poll, "process_entry", real)
+        second = poll.poll_source(runtime, "s")
+        assert (second.status, second.busy, second.new) == ("ok", 0, 3)
         assert len(ledger_alerts(runtime)) == 5
     finally:
         runtime.close()

@@ -70,6 +70,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
+    claimed: list[tuple[FeedEntry, str]] = []
     done: list[str] = []
     failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
@@ -81,7 +82,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
-        for entry, key in claim_new_entries(rt, listing.entries, result, claims_end - time.time()):
+        claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
+        for entry, key in claimed:
             (done if _process_counted(rt, source, entry, result) else failed).append(key)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
@@ -92,6 +94,10 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         log.exception("poll of %s failed", source_id)
         result.status, result.error = "error", f"{type(error).__name__}: {error}"
 
+    # Claimed entries the poll never reached (it failed on the way) are released, so the
+    # next poll takes them at once instead of waiting for the claims to run out.
+    finished = set(done) | set(failed)
+    failed += [key for _, key in claimed if key not in finished]
     if result.status == "error" or failed or result.busy:
         # Validators and the body hash say "everything up to this version is handled":
         # until it is, the next poll reads the feed in full and retries what is left.
