@@ -24,13 +24,15 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
-SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector"}
+SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector",
+               "adaptive", "min_every", "max_every"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
 CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history"}
+# min_every / max_every: 0 = derived from each source's every (the default).
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "min_every", "max_every"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -258,15 +260,25 @@ class _Validator:
         kind = self.text(f.get("kind"), f"{where}.kind") or "feed"
         if kind not in ("feed", "page", "sitemap"):
             self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of feed, page, sitemap")
-        every = self.interval(f.get("every"), f"{where}.every", 300.0)
+        every = self.interval(f.get("every"), f"{where}.every", 300.0) or 300.0
+        min_every = self.interval(f.get("min_every"), f"{where}.min_every", None)
+        max_every = self.interval(f.get("max_every"), f"{where}.max_every", None)
+        if min_every is not None and min_every > every:
+            self.problem(f["min_every"], f"{where}.min_every", "must not be longer than every")
+        if max_every is not None and max_every < every:
+            self.problem(f["max_every"], f"{where}.max_every", "must not be shorter than every")
+        adaptive_node = f.get("adaptive")
+        adaptive = None if adaptive_node is None or adaptive_node.value is None else \
+            self.boolean(adaptive_node, f"{where}.adaptive", True)
         if ident is None or url is None:
             return None
         return Source(
-            id=ident, url=url, kind=kind, every=every or 300.0,
+            id=ident, url=url, kind=kind, every=every,
             full_text=self.boolean(f.get("full_text"), f"{where}.full_text", False),
             language=self.text(f.get("language"), f"{where}.language"),
             name=self.text(f.get("name"), f"{where}.name"),
             selector=self.text(f.get("selector"), f"{where}.selector"),
+            adaptive=adaptive, min_every=min_every, max_every=max_every,
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
@@ -461,6 +473,11 @@ class _Validator:
             node = next(n for n in nodes if "database_url" in n.value)
             self.problem(node.value["database_url"], "settings.database_url",
                          "must start with postgresql:// (or postgres://)")
+        low, high = values.get("min_every", 0.0), values.get("max_every", 0.0)
+        if low and high and low > high:
+            node = next(n for n in nodes if "max_every" in n.value)
+            self.problem(node.value["max_every"], "settings.max_every",
+                         "must not be shorter than settings.min_every")
         return Settings(**values)
 
 

@@ -47,6 +47,10 @@ class Source:
     language: str | None = None
     name: str | None = None
     selector: str | None = None  # kind: page, CSS selector of article links
+    # Adaptive polling (worker/pace.py); None = the global setting / the derived default.
+    adaptive: bool | None = None
+    min_every: float | None = None
+    max_every: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,9 @@ class Settings:
     history: float = 30 * 24 * 3600.0  # keep every parsed article this long; 0 = off
     database_url: str = ""  # PostgreSQL for history (distributed mode)
     web_password: str = ""  # HTTP Basic (user newswatch) for `newswatch web` off loopback
+    adaptive: bool = True  # poll each source at its publishing pace (worker/pace.py)
+    min_every: float = 0.0  # bounds of the adaptive interval for every source that sets
+    max_every: float = 0.0  # none; 0 = derived from the source's every (every/5, every×6)
 
     @property
     def poll_claim(self) -> float:

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from . import dedup, metrics
+from . import dedup, metrics, pace
 from .alerting import match_and_alert
 from .health import track_health
 from .logs import ms_since, summary
@@ -71,6 +71,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     claimed: list[tuple[FeedEntry, str]] = []
+    listed: list[FeedEntry] = []
     done: list[str] = []
     failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
@@ -82,6 +83,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
+        listed = listing.entries
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
         for entry, key in claimed:
             (done if _process_counted(rt, source, entry, result) else failed).append(key)
@@ -103,7 +105,10 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         # until it is, the next poll reads the feed in full and retries what is left.
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
-    next_due = now + next_poll_interval(source.every, failures, server_wait)
+    state, every = pace.after_poll(state, source, rt.config.settings, now,
+                                   ok=result.status != "error", new=len(claimed) + result.busy,
+                                   listed=[entry.published for entry in listed])
+    next_due = now + next_poll_interval(every, failures, server_wait)
     if result.busy:
         # Entries held by a poll that may have died (a prefork child killed, its message
         # requeued at once): come back when its claims have run out, not a whole interval on.

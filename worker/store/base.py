@@ -50,13 +50,24 @@ class SourceState:
     down_alerted: bool = False  # the ops channels were told this source is down
     last_poll_end: float | None = None  # when the last poll was recorded
     body_hash: str | None = None  # of the last body read in full (servers without validators)
+    # Adaptive polling (worker/pace.py): what the polls observed of the publishing rate.
+    pace_since: float | None = None  # the last successful poll, up to which entries are counted
+    pace_span: float = 0.0  # seconds observed in all
+    pace_recent: float = 0.0  # new entries, exponentially weighted over about an hour
+    pace_longrun: float = 0.0  # new entries, exponentially weighted over about a day
+    pace_interval: float | None = None  # the interval the policy chose last
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SourceState:
-        return cls(**json.loads(text))
+        # Keys this version does not know (written by a newer one) are dropped, not fatal.
+        data = json.loads(text)
+        return cls(**{key: value for key, value in data.items() if key in _STATE_FIELDS})
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(SourceState))
 
 
 @dataclass(frozen=True, slots=True)
