@@ -16,9 +16,12 @@ Measured after a one-day warm-up: detection delay (publication -> the poll that 
 it) mean and p95 over entries, entries never seen (pushed off the feed between two
 polls), and requests per source per day.
 
-Honest tuning: --tune picks the parameters on the TUNE patterns and seeds only
-(objective: the mean over patterns of adaptive/fixed mean delay, with no more requests
-than fixed polling on that set); the HELD-OUT rows are patterns and seeds it never saw.
+Honest tuning: --tune picks the parameters on the TUNE set only: patterns wire,
+newsroom, daily, weekly (seeds 1-4) and a population of `--tune-population` Poisson
+sources (seed 1). Objective: the lowest mean delay over all the set's entries with no
+more requests than fixed polling on the same set. The HELD-OUT rows are seeds it never
+saw (101-104, and the population's seed 101) and patterns it never saw (breaking,
+dormant).
 """
 
 from __future__ import annotations
@@ -212,31 +215,32 @@ def run(patterns: dict[str, Pattern], seeds: range, days: float,
 
 def population(count: int, seed: int, days: float, params: pace.PaceParams) -> tuple[Outcome, Outcome]:
     sources = {f"population-{i}": population_source(i) for i in range(count)}
-    results = run(sources, range(seed, seed + 1), days, params)
-    pooled = (Outcome(), Outcome())
-    for fixed_outcome, adaptive_outcome in results.values():
-        pooled[0].add(fixed_outcome)
-        pooled[1].add(adaptive_outcome)
-    return pooled
+    return pooled(run(sources, range(seed, seed + 1), days, params))
 
 
 # --------------------------------------------------------------------------- tuning
 
 
+def tuning_set(days: float, population_size: int,
+               params: pace.PaceParams) -> dict[str, tuple[Outcome, Outcome]]:
+    results = run(TUNE_PATTERNS, TUNE_SEEDS, days, params)
+    results["population"] = population(population_size, TUNE_SEEDS.start, days, params)
+    return results
+
+
 def score(results: dict[str, tuple[Outcome, Outcome]]) -> tuple[float, float]:
-    """(mean over patterns of adaptive/fixed mean delay, adaptive/fixed requests)."""
-    ratios = [a.mean / f.mean for f, a in results.values() if f.delays]
-    requests = sum(a.polls for _, a in results.values()) / sum(f.polls for f, _ in results.values())
-    return statistics.fmean(ratios), requests
+    """(adaptive/fixed mean delay over all entries, adaptive/fixed requests)."""
+    fixed_total, adaptive_total = pooled(results)
+    return adaptive_total.mean / fixed_total.mean, adaptive_total.polls / fixed_total.polls
 
 
-def tune(days: float) -> pace.PaceParams:
-    grid = itertools.product((2.0, 3.0, 5.0, 8.0, 12.0), (43200.0, 86400.0, 172800.0),
-                             (1800.0, 3600.0, 7200.0), (1.25, 1.5, 2.0))
+def tune(days: float, population_size: int) -> pace.PaceParams:
+    grid = itertools.product((3.0, 5.0, 8.0, 12.0), (43200.0, 86400.0),
+                             (1800.0, 3600.0), (1.25, 1.5, 2.0))
     best: tuple[float, pace.PaceParams] | None = None
     for reference, slow, fast, growth in grid:
         params = pace.PaceParams(reference, slow, fast, growth)
-        delay, requests = score(run(TUNE_PATTERNS, TUNE_SEEDS, days, params))
+        delay, requests = score(tuning_set(days, population_size, params))
         print(f"  reference={reference:g} slow={slow / HOUR:g}h fast={fast / MINUTE:g}m "
               f"growth={growth:g}: delay x{delay:.3f}, requests x{requests:.3f}", flush=True)
         if requests <= 1.0 and (best is None or delay < best[0]):
@@ -270,18 +274,21 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=15.0, help="simulated days (first one is warm-up)")
     parser.add_argument("--population", type=int, default=300,
                         help="sources in the Poisson population (the issue asks 1000)")
+    parser.add_argument("--tune-population", type=int, default=100,
+                        help="Poisson sources in the tuning set (seed 1)")
     parser.add_argument("--tune", action="store_true", help="grid-search the parameters on TUNE first")
     args = parser.parse_args()
     started = time.process_time()
-    params = tune(args.days) if args.tune else pace.PARAMS
+    params = tune(args.days, args.tune_population) if args.tune else pace.PARAMS
     print(f"every = {EVERY / 60:g} min for every source; policy {params}; "
           f"bounds {pace.bounds(Source('s', 'u', every=EVERY), Settings())}; "
           f"{args.days:g} days, first one warm-up; feeds list {FEED_LENGTH} entries\n")
     header = ("| pattern | fixed delay mean / p95 (min) | adaptive mean / p95 (min) | delay ratio"
               " | fixed req/source/day | adaptive req/source/day | request ratio | missed fixed / adaptive |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- |")
-    tuned = run(TUNE_PATTERNS, TUNE_SEEDS, args.days, params)
-    print(f"TUNED ON (patterns {', '.join(TUNE_PATTERNS)}; seeds {TUNE_SEEDS.start}-{TUNE_SEEDS.stop - 1})")
+    tuned = tuning_set(args.days, args.tune_population, params)
+    print(f"TUNED ON (patterns {', '.join(TUNE_PATTERNS)}, seeds {TUNE_SEEDS.start}-{TUNE_SEEDS.stop - 1}; "
+          f"population of {args.tune_population}, seed {TUNE_SEEDS.start})")
     print(header)
     for name, pair in tuned.items():
         print(row(name, pair))
@@ -292,11 +299,11 @@ def main() -> None:
     held = run({**TUNE_PATTERNS, **HELD_OUT_PATTERNS}, HELD_OUT_SEEDS, args.days, params)
     for name, pair in held.items():
         print(row(name + ("" if name in HELD_OUT_PATTERNS else " (new seeds)"), pair))
-    print(row("**all held-out patterns**", pooled(held)))
-    crowd = population(args.population, HELD_OUT_SEEDS.start, args.days, params)
-    print(row(f"population of {args.population} (1/min..1/week)", crowd))
+    held["population"] = population(args.population, HELD_OUT_SEEDS.start, args.days, params)
+    print(row(f"population of {args.population} (1/min..1/week)", held["population"]))
+    print(row("**all held-out**", pooled(held)))
     tuned_score, held_score = score(tuned), score(held)
-    print(f"\nmean over patterns of delay ratio: tuned x{tuned_score[0]:.2f}, held-out x{held_score[0]:.2f}; "
+    print(f"\ndelay ratio over all entries: tuned x{tuned_score[0]:.2f}, held-out x{held_score[0]:.2f}; "
           f"request ratio: tuned x{tuned_score[1]:.2f}, held-out x{held_score[1]:.2f}; "
           f"cpu {time.process_time() - started:.0f} s")
 

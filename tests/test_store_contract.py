@@ -35,6 +35,16 @@ def test_source_state_round_trip(store):
     assert store.source_state("s1") == state
 
 
+def test_the_pace_of_a_source_is_kept_with_its_poll(store):
+    pace = {"pace_since": 1000.5, "pace_span": 7200.0, "pace_recent": 2.5,
+            "pace_longrun": 11.25, "pace_interval": 95.0}
+    state = SourceState("s1", last_status="ok", **pace)
+    store.record_poll(state, {"polled": 1}, due_at=1095.5)
+    kept = store.source_state("s1")
+    assert kept == state and {key: getattr(kept, key) for key in pace} == pace
+    assert store.scheduled()["s1"] == 1095.5
+
+
 def test_claim_due_takes_each_source_once(store):
     store.schedule("a", 10.0)
     store.schedule("b", 20.0)
