@@ -4,7 +4,7 @@ it publishes. Pure functions of the source, the settings and the source's state.
 The estimate. Every successful poll counts the entries that are new to us since the
 last one. Two exponentially weighted rates are kept from those counts: a long-run one
 (horizon `slow_horizon`, a day) and a recent one (the entries of about the last
-`fast_horizon`, an hour). The pace is the larger of the two: a burst of breaking news
+`fast_horizon`, half an hour). The pace is the larger of the two: a burst of breaking news
 raises the recent rate at the first poll that sees it, and once the burst is over the
 long-run rate, which still holds it, comes down over hours, not at once. An unknown
 source starts from a prior of one entry per `reference` × `every`, so it is polled at
@@ -15,7 +15,7 @@ The interval. For a given number of requests, the mean delay from publication to
 detection over all entries is smallest when each source's interval is proportional to
 1/sqrt(its rate) (minimise Σ rate·interval/2 under Σ 1/interval fixed). So a source
 publishing one entry per `reference` × `every` is polled at `every`, four times as busy
-at every/2, a hundred times quieter at every×10 — within [min_every, max_every]. The
+at every/2, a hundred times quieter at every×10, within [min_every, max_every]. The
 interval never grows by more than `growth` per poll (quiet feeds back off slowly) and
 drops at once; a poll where every listed entry was new (the feed may have overflowed
 between two polls) goes straight to min_every.
@@ -51,9 +51,11 @@ MIN_DATE_SPREAD = 60.0  # every entry stamped with the same minute is not a hist
 class PaceParams:
     """The policy's tunables (benchmarks/adaptive.py tunes them; see its --tune)."""
 
-    reference: float = 5.0  # a source with one entry per reference × every is polled at every
+    # Tuned by `benchmarks/adaptive.py --tune` (8 days, its TUNE set): the lowest mean
+    # delay with no more requests than fixed polling. growth is set, not tuned.
+    reference: float = 3.5  # a source with one entry per reference × every is polled at every
     slow_horizon: float = 86400.0  # seconds: the long-run rate's memory
-    fast_horizon: float = 3600.0  # seconds: the recent rate's memory
+    fast_horizon: float = 1800.0  # seconds: the recent rate's memory
     growth: float = 1.5  # the interval grows by at most this factor per poll
 
 
