@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from . import dedup, metrics
 from .alerting import match_and_alert
@@ -83,8 +85,11 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
             result.status = "not_modified"
         result.entries = len(listing.entries)
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
-        for entry, key in claimed:
-            (done if _process_counted(rt, source, entry, result) else failed).append(key)
+        wanted = pages_to_fetch(rt, source, [entry for entry, _ in claimed], first_poll=state.last_poll is None)
+        with PageFetches(rt, source, wanted) as pages:
+            for entry, key in claimed:
+                page = pages.result(entry.url)
+                (done if _process_counted(rt, source, entry, page, result) else failed).append(key)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0
@@ -165,10 +170,63 @@ def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
             if state == ENTRY_NEW]
 
 
-def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> bool:
+def pages_to_fetch(rt: Runtime, source: Source, entries: list[FeedEntry], first_poll: bool) -> list[str]:
+    """The entries whose article page this poll fetches: every new one of a `full_text`
+    source, except on its first poll, when the backlog a feed carries (often 50 entries,
+    days of them) would flood the site and the worker: then only the newest
+    `backlog_pages` published within `backlog_window` (an undated entry counts as new);
+    the rest are matched on the feed's own text."""
+    if not source.full_text:
+        return []
+    if not first_poll:
+        return [entry.url for entry in entries]
+    settings = rt.config.settings
+    oldest = datetime.now(UTC).timestamp() - settings.backlog_window
+    recent = [entry for entry in entries
+              if entry.published is None or entry.published.timestamp() >= oldest]
+    # Newest first; undated entries keep the feed's own order (newest first in practice).
+    recent.sort(key=lambda entry: -entry.published.timestamp() if entry.published else 0.0)
+    return [entry.url for entry in recent[:max(0, settings.backlog_pages)]]
+
+
+class PageFetches:
+    """A poll's article pages, fetched by a few threads while the poll works through its
+    entries in order: a poll waits on the slowest page, not on the sum of them. The
+    per-host limits still hold (the fetcher applies them), and nothing outlives the poll."""
+
+    def __init__(self, rt: Runtime, source: Source, urls: list[str]) -> None:
+        self.rt, self.source = rt, source
+        self.futures: dict[str, Future[Article | None]] = {}
+        width = min(len(urls), max(1, rt.config.settings.page_fetch_concurrency))
+        self.pool = ThreadPoolExecutor(width, thread_name_prefix="page") if width > 1 else None
+        for url in dict.fromkeys(urls):
+            if self.pool is not None:
+                self.futures[url] = self.pool.submit(fetch_page, rt, source, url)
+        self.serial = set(urls) if self.pool is None else set()
+
+    def result(self, url: str) -> Article | None:
+        """The page of `url` (None: not wanted, or fetching it failed and was logged)."""
+        if url in self.serial:
+            return fetch_page(self.rt, self.source, url)
+        future = self.futures.get(url)
+        return future.result() if future is not None else None
+
+    def __enter__(self) -> PageFetches:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            # A poll that failed half way does not wait for pages it will not use.
+            for future in self.futures.values():
+                future.cancel()
+            self.pool.shutdown(wait=True)
+
+
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, page: Article | None,
+                     result: PollResult) -> bool:
     """Process one entry; a failing item is logged and retried next poll, never the others."""
     try:
-        outcome = process_entry(rt, source, entry)
+        outcome = process_entry(rt, source, entry, page)
     except Exception as error:
         if isinstance(error, rt.store.unavailable):
             raise  # the store is down: the whole poll failed, not this item
@@ -193,30 +251,38 @@ class EntryOutcome:
     alerts: int = 0
 
 
-def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
-    """Parse one new entry (and its page), match topics, create alerts.
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry,
+                  page: Article | None = None) -> EntryOutcome:
+    """Turn one new entry (and its parsed page, when one was fetched) into an article,
+    match topics, create alerts.
 
     Safe to run again on the same entry (a poll rerun after a crash): every alert it
     creates is keyed on (article, topic, channel) and the ledger creates each once.
     """
-    article = build_article(rt, source, entry)
+    article = build_article(rt, source, entry, page)
     return EntryOutcome(new=1, **match_and_alert(rt, article))
 
 
-def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
-    from .fetch import FetchError
-    from .parser import ParseError, parse_entry, parse_html
+def build_article(rt: Runtime, source: Source, entry: FeedEntry, page: Article | None = None) -> Article:
+    """The entry normalised by the shared parser; the page, when there is one, wins for the body."""
+    from .parser import parse_entry
 
-    page = None
-    if source.full_text:
-        try:
-            if rt.fetcher.allowed_by_robots(entry.url):
-                response = rt.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
-                page = parse_html(response.body, response.url, content_type=response.content_type)
-            else:
-                log.info("robots.txt disallows %s; using the feed entry only", entry.url)
-        except (FetchError, ParseError) as error:
-            reason = getattr(error, "reason", None) or str(error)
-            summary("fetch_page", logging.WARNING, source=source.id, url=entry.url,
-                    status="error", error=reason)
     return parse_entry(entry, source, page)
+
+
+def fetch_page(rt: Runtime, source: Source, url: str) -> Article | None:
+    """Fetch and parse one entry's article page; None when robots.txt disallows it or it
+    failed (logged): the entry is then matched on the feed's own text."""
+    from .fetch import FetchError
+    from .parser import ParseError, parse_html
+
+    try:
+        if not rt.fetcher.allowed_by_robots(url):
+            log.info("robots.txt disallows %s; using the feed entry only", url)
+            return None
+        response = rt.fetcher.get(url, accept="text/html,application/xhtml+xml")
+        return parse_html(response.body, response.url, content_type=response.content_type)
+    except (FetchError, ParseError) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        summary("fetch_page", logging.WARNING, source=source.id, url=url, status="error", error=reason)
+        return None
