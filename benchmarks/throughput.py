@@ -516,10 +516,16 @@ def run_layout(args: argparse.Namespace, layout: str, workdir: Path, processes: 
     for index in range(count):
         name = f"{pool}-worker{index + 1}"
         command = [str(CELERY), "-A", "worker.app", "worker", "--pool", pool, "--concurrency", str(concurrency),
-                   "-n", f"bench{index + 1}@%h", "-Q", "newswatch,fetch,deliver", "--loglevel", "INFO",
+                   "-n", f"bench{index + 1}@%h", "-Q", "newswatch,fetch", "--loglevel", "INFO",
                    "--without-gossip", "--without-mingle", "--without-heartbeat"]
         meter.roots[name] = processes.start(name, command, env).pid
         worker_logs.append(processes.logs / f"{name}.log")
+    # Deliveries on their own worker, as docker-compose.yml runs them.
+    deliver = [str(CELERY), "-A", "worker.app", "worker", "--pool", "threads", "--concurrency", "16",
+               "-n", "deliver@%h", "-Q", "deliver", "--loglevel", "INFO",
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    meter.roots[f"{pool}-deliver"] = processes.start(f"{pool}-deliver", deliver, env).pid
+    worker_logs.append(processes.logs / f"{pool}-deliver.log")
     deadline = time.monotonic() + 180
     while not all("ready." in path.read_text(errors="replace") for path in worker_logs):
         if time.monotonic() > deadline:
@@ -560,6 +566,7 @@ def run_layout(args: argparse.Namespace, layout: str, workdir: Path, processes: 
     processes.stop(f"{pool}-beat")
     for index in range(count):
         processes.stop(f"{pool}-worker{index + 1}")
+    processes.stop(f"{pool}-deliver")
     processes.stop("feedserver")
     store.flushdb()
     if t0 is None:
