@@ -7,6 +7,8 @@ Crash safety: see poll_source and claim_new_entries.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -198,36 +200,57 @@ def pages_to_fetch(rt: Runtime, source: Source, entries: list[FeedEntry], first_
 
 
 class PageFetches:
-    """A poll's article pages, fetched by a few threads while the poll works through its
-    entries in order: a poll waits on the slowest page, not on the sum of them. The
-    per-host limits still hold (the fetcher applies them), and nothing outlives the poll."""
+    """A poll's article pages, fetched a few at a time ahead of the entry being processed:
+    a poll waits on its slowest page rather than on the sum of them. The per-host limits
+    still hold (the fetcher applies them); pages the poll will not use are not fetched."""
 
     def __init__(self, rt: Runtime, source: Source, urls: list[str]) -> None:
         self.rt, self.source = rt, source
+        self.width = max(1, rt.config.settings.page_fetch_concurrency)
+        self.waiting = list(dict.fromkeys(urls))  # in the order the poll will want them
         self.futures: dict[str, Future[Article | None]] = {}
-        width = min(len(urls), max(1, rt.config.settings.page_fetch_concurrency))
-        self.pool = ThreadPoolExecutor(width, thread_name_prefix="page") if width > 1 else None
-        for url in dict.fromkeys(urls):
-            if self.pool is not None:
-                self.futures[url] = self.pool.submit(fetch_page, rt, source, url)
-        self.serial = set(urls) if self.pool is None else set()
+        self._top_up()
+
+    def _top_up(self) -> None:
+        while self.waiting and len(self.futures) < self.width:
+            url = self.waiting.pop(0)
+            self.futures[url] = _page_pool().submit(fetch_page, self.rt, self.source, url)
 
     def result(self, url: str) -> Article | None:
         """The page of `url` (None: not wanted, or fetching it failed and was logged)."""
-        if url in self.serial:
+        future = self.futures.pop(url, None)
+        if future is None:
+            if url not in self.waiting:
+                return None
+            self.waiting.remove(url)  # asked out of order: fetch it now
             return fetch_page(self.rt, self.source, url)
-        future = self.futures.get(url)
-        return future.result() if future is not None else None
+        self._top_up()
+        return future.result()
 
     def __enter__(self) -> PageFetches:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.pool is not None:
-            # A poll that failed half way does not wait for pages it will not use.
-            for future in self.futures.values():
-                future.cancel()
-            self.pool.shutdown(wait=True)
+        # A poll that failed half way does not start pages it will not use, and those
+        # already running end on their own (the fetch timeout bounds them).
+        self.waiting.clear()
+        for future in self.futures.values():
+            future.cancel()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _page_pool() -> ThreadPoolExecutor:
+    """One pool per process, made on first use (after a prefork worker forked: threads do
+    not survive a fork). Its threads start as polls need them and are reused after."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = ThreadPoolExecutor(64, thread_name_prefix="page"), os.getpid()
+        return _pool
 
 
 def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, page: Article | None,
