@@ -184,7 +184,7 @@ class Meter:
 
 
 def write_config(folder: Path, sources: int, interval: str, port: int, hosts: int = 0,
-                 per_host_interval: str = "0s") -> Path:
+                 per_host_interval: str = "0s", database_url: str = "") -> Path:
     """A config folder like the shipped one: N sources, the shipped topic, one webhook channel."""
     folder.mkdir(parents=True, exist_ok=True)
     shipped = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
@@ -199,6 +199,8 @@ def write_config(folder: Path, sources: int, interval: str, port: int, hosts: in
         # Without full text every feed is its own site in effect (one 127.0.0.1 host); with it,
         # the sites are real hosts and keep the shipped per-site concurrency.
         **({} if hosts else {"per_host_concurrency": 256}), "tick_every": "1s",
+        # Every parsed article kept for `history`, in PostgreSQL as docker-compose.yml runs it.
+        **({"database_url": database_url} if database_url else {}),
     }}))
     # Written by hand: yaml.safe_dump of 10,000 mappings is slow and this is plainly valid YAML.
     lines = ["sources:"]
@@ -210,6 +212,23 @@ def write_config(folder: Path, sources: int, interval: str, port: int, hosts: in
             lines.append("    full_text: true")
     (folder / "sources.yaml").write_text("\n".join(lines) + "\n")
     return folder
+
+
+BENCH_DATABASE = "newswatch_bench"
+
+
+def fresh_history_database(server: str) -> str:
+    """An empty database of the benchmark's own on the machine's PostgreSQL ('' if none runs)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {BENCH_DATABASE} ENCODING 'UTF8' TEMPLATE template0")
+    except Exception as error:  # noqa: BLE001 - any failure means: run without history
+        print(f"no PostgreSQL at {server} ({error}): history off", file=sys.stderr)
+        return ""
+    return f"{server}/{BENCH_DATABASE}"
 
 
 def parse_seconds(text: str) -> float:
@@ -503,8 +522,9 @@ def run_layout(args: argparse.Namespace, layout: str, workdir: Path, processes: 
     extra = NEW_PER_POLL * (args.cycles + 4) + 4  # enough new items even with some early re-polls
     hosts = args.hosts if args.full_text else 0
     feeds = FeedServer(processes, args.sources, extra, args.latency, args.slow_every, args.slow_latency, hosts)
+    database_url = fresh_history_database(args.postgres) if args.postgres else ""
     config = write_config(workdir / f"config-{pool}", args.sources, args.interval, feeds.port, hosts,
-                          args.per_host_interval or ("250ms" if hosts else "0s"))
+                          args.per_host_interval or ("250ms" if hosts else "0s"), database_url)
     env = {**os.environ, "NEWSWATCH_CONFIG": str(config)}
     for name in ("REDIS_URL", "NEWSWATCH_BROKER_URL"):
         env.pop(name, None)
@@ -599,6 +619,8 @@ def main() -> None:
     parser.add_argument("--full-text", action="store_true",
                         help="sources with full_text: true; every new item's article page is fetched and parsed")
     parser.add_argument("--hosts", type=int, default=67, help="with --full-text: sites (loopback addresses)")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
+                        help="PostgreSQL server for the article history, as compose runs it ('' for none)")
     parser.add_argument("--per-host-interval", default=None,
                         help="the per_host_interval setting (default 250ms with --full-text, else 0s)")
     args = parser.parse_args()

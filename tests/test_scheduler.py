@@ -120,9 +120,9 @@ def test_a_source_due_before_the_middle_of_the_next_tick_is_handed_out_now(tmp_p
 def test_the_next_due_time_counts_from_the_hand_out_not_from_the_queue():
     from worker.poll import next_due_at
 
-    # Handed out at 1000, run at 1004 after waiting in the queue: due again at 1300, not 1304.
-    assert next_due_at(1_000.0, 1_004.0, 300.0) == 1_300.0
-    # Waited most of an interval: still half an interval between two polls.
-    assert next_due_at(1_000.0, 1_250.0, 300.0) == 1_400.0
+    # Handed out at 1000, run at 1004 after waiting for a worker: due again at 1300, not 1304.
+    assert next_due_at(1_000.0, 1_004.0, 300.0, catch_up=5.0) == 1_300.0
+    # Waited far longer (the workers are behind): no catching up, a whole interval from the run.
+    assert next_due_at(1_000.0, 1_250.0, 300.0, catch_up=5.0) == 1_545.0
     # Run without a hand-out (the CLI's `poll`): from its start.
-    assert next_due_at(None, 1_004.0, 300.0) == 1_304.0
+    assert next_due_at(None, 1_004.0, 300.0, catch_up=5.0) == 1_304.0

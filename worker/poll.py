@@ -110,7 +110,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         # until it is, the next poll reads the feed in full and retries what is left.
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
-    next_due = next_due_at(claimed_at, now, next_poll_interval(source.every, failures, server_wait))
+    next_due = next_due_at(claimed_at, now, next_poll_interval(source.every, failures, server_wait),
+                           catch_up=rt.config.settings.tick_every)
     if result.busy:
         # Entries held by a poll that may have died (a prefork child killed, its message
         # requeued at once): come back when its claims have run out, not a whole interval on.
@@ -142,12 +143,14 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     return result
 
 
-def next_due_at(claimed_at: float | None, started: float, interval: float) -> float:
+def next_due_at(claimed_at: float | None, started: float, interval: float, catch_up: float) -> float:
     """The next poll's due time: one interval after the scheduler handed this poll out, so
-    the time it waited in the queue is not added to every cycle; but at least half an
-    interval after it ran, so a poll that waited long is not followed at once by the next."""
-    base = started if claimed_at is None else min(claimed_at, started)
-    return max(base + interval, started + interval / 2)
+    the moments it waited for a tick and for a free worker are not added to every cycle;
+    but when it waited longer than `catch_up` (the workers are behind), one interval after
+    it ran: an overloaded cluster must not be handed its polls closer together."""
+    if claimed_at is None:
+        return started + interval
+    return max(claimed_at, started - catch_up) + interval
 
 
 def next_poll_interval(every: float, failures: int, server_wait: float) -> float:
