@@ -88,7 +88,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         result.entries = len(listing.entries)
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
         wanted = pages_to_fetch(rt, source, [entry for entry, _ in claimed], first_poll=state.last_poll is None)
-        with PageFetches(rt, source, wanted) as pages:
+        with PageFetches(rt, source, wanted) as pages, rt.history.batch():
             for entry, key in claimed:
                 page = pages.result(entry.url)
                 (done if _process_counted(rt, source, entry, page, result) else failed).append(key)
