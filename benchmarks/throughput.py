@@ -125,27 +125,25 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / TICKS
 
 
-def pss_mb(pid: int) -> float | None:
-    """Proportional set size: shared pages (a prefork parent's imports) split among their users."""
+def proc_mb(pid: int, file: str, field_name: str) -> float | None:
+    """A kB field of /proc/<pid>/<file> in MB (None: the process is gone)."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
+        with open(f"/proc/{pid}/{file}") as handle:
             for line in handle:
-                if line.startswith("Pss:"):
+                if line.startswith(field_name):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size: shared pages (a prefork parent's imports) split among their users."""
+    return proc_mb(pid, "smaps_rollup", "Pss:")
 
 
 def peak_rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return proc_mb(pid, "status", "VmHWM:")
 
 
 @dataclass
