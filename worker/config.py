@@ -32,7 +32,8 @@ _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
 # min_every / max_every: 0 = derived from each source's every (the default).
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "min_every", "max_every"}
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window",
+                    "min_every", "max_every"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -461,6 +462,9 @@ class _Validator:
                     values[key] = self.interval(child, name, default, allow_zero=key in ZERO_OK_SETTINGS)
                 elif isinstance(default, int):
                     values[key] = int(self.number(child, name, default))
+                    if values[key] < 0:
+                        self.problem(child, name, f"must be 0 or more, not {values[key]}")
+                        values[key] = default
                 else:
                     values[key] = self.text(child, name) or default
         redis_url = values.get("redis_url") or ""
