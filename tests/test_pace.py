@@ -41,10 +41,10 @@ def started() -> SourceState:
     return state
 
 
-def test_default_bounds_are_a_fifth_and_six_times_every_with_a_floor():
+def test_default_bounds_are_a_fifth_and_six_times_every():
     assert (LOW, HIGH) == (60.0, 1800.0)
-    assert pace.bounds(Source("f", "u", every=60), SETTINGS) == (30.0, 360.0)  # floor 30 s
-    assert pace.bounds(Source("f", "u", every=10), SETTINGS) == (10.0, 60.0)  # never above every
+    assert pace.bounds(Source("f", "u", every=60), SETTINGS) == (12.0, 360.0)  # SPEC: every/5
+    assert pace.bounds(Source("f", "u", every=10), SETTINGS) == (2.0, 60.0)
     own = Source("o", "u", every=EVERY, min_every=120, max_every=3600)
     assert pace.bounds(own, Settings(min_every=30, max_every=600)) == (120.0, 3600.0)
     assert pace.bounds(SOURCE, Settings(min_every=30, max_every=600)) == (30.0, 600.0)

@@ -35,8 +35,7 @@ from .models import Settings, Source
 from .store import SourceState
 
 # Defaults of the bounds when neither the source nor the settings set them.
-MIN_EVERY_FACTOR = 1 / 5  # min_every = every / 5 ...
-MIN_EVERY_FLOOR = 30.0  # ... but not below 30 s (unless `every` itself is shorter)
+MIN_EVERY_FACTOR = 1 / 5  # min_every = every / 5 (SPEC "Freshness")
 MAX_EVERY_FACTOR = 6.0  # max_every = every × 6
 
 # A published date is believed between these bounds around the poll's time; a feed with
@@ -66,7 +65,7 @@ def bounds(source: Source, settings: Settings) -> tuple[float, float]:
     """(min_every, max_every) of a source: its own keys, else the global settings, else
     derived from its `every`; always min_every <= every <= max_every."""
     every = source.every
-    low = source.min_every or settings.min_every or max(every * MIN_EVERY_FACTOR, MIN_EVERY_FLOOR)
+    low = source.min_every or settings.min_every or every * MIN_EVERY_FACTOR
     high = source.max_every or settings.max_every or every * MAX_EVERY_FACTOR
     return min(low, every), max(high, every)
 
