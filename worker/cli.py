@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import ConfigError, config_path, load_config
+from .errors import NewswatchError
 from .logs import setup_logging
 from .models import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(NewswatchError):
     """Bad arguments: exit 2 with the message."""
 
 

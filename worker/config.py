@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .errors import NewswatchError
 from .models import Channel, Config, RetryPolicy, Settings, Source, Topic
 
 DEFAULT_CONFIG = "config"
@@ -45,7 +46,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(NewswatchError, ValueError):
     """The configuration is invalid; `.problems` lists every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:

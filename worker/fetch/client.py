@@ -35,6 +35,7 @@ from urllib3.util import Timeout, parse_url
 
 from worker.models import Settings
 
+from ..errors import NewswatchError
 from .guard import Resolver, SystemResolver, blocked_reason, is_ip_literal
 from .limits import WATCHDOG, BodyDecoder, LimitExceeded, Watch
 from .ratelimit import HostLimiter, InProcessHostLimiter
@@ -46,7 +47,7 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class FetchError(Exception):
+class FetchError(NewswatchError):
     """A fetch that gave no usable body. ``reason`` is short, e.g. "http 500", "timeout"."""
 
     def __init__(

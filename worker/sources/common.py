@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from ..errors import NewswatchError
 
-class SourceError(ValueError):
+
+class SourceError(NewswatchError, ValueError):
     """A source body that cannot be read as what the source claims to be."""
 
 
