@@ -259,9 +259,9 @@ def _span(seconds: float) -> str:
 
 def _since(text: str, config: Config) -> float:
     """--since as seconds, within the history kept."""
-    from .config import parse_interval
+    from .durations import parse_duration
 
-    seconds = parse_interval(text)
+    seconds = parse_duration(text)
     if seconds is None or seconds <= 0:
         raise UsageError(f"--since {text!r}: not a time span (use e.g. 12h, 7d)")
     keep = config.settings.history

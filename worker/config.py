@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .durations import parse_duration
 from .errors import NewswatchError
 from .models import Channel, Config, RetryPolicy, Settings, Source, Topic
 
@@ -22,8 +23,6 @@ DEFAULT_CONFIG = "config"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
@@ -135,20 +134,6 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def parse_interval(value: Any) -> float | None:
-    """'5m' -> 300.0; a bare number is seconds; None when malformed or negative."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    match = _INTERVAL.match(value)
-    if not match:
-        return None
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 class _Validator:
     """Turns the merged YAML nodes into typed config values, collecting problems."""
 
@@ -201,7 +186,7 @@ class _Validator:
                  allow_zero: bool = False) -> float | None:
         if node is None or node.value is None:
             return default
-        seconds = parse_interval(node.value)
+        seconds = parse_duration(node.value)
         if seconds is None or (seconds == 0 and not allow_zero):
             self.problem(node, key, f"bad interval {node.value!r} (use e.g. 30s, 5m, 1h)")
             return default
@@ -271,16 +256,16 @@ class _Validator:
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
-        from .alerts.base import channel_option_problems
+        from .alerts.base import CHANNEL_TYPES, channel_option_problems
 
         f = node.value
         ident = self.identifier(node, where, seen)
         channel_type = self.text(f.get("type"), f"{where}.type")
         if channel_type is None:
-            self.problem(f.get("type", node), f"{where}.type", "is required (email, webhook or apprise)")
+            self.problem(f.get("type", node), f"{where}.type", f"is required ({', '.join(CHANNEL_TYPES)})")
             return None
-        if channel_type not in ("email", "webhook", "apprise"):
-            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of email, webhook, apprise")
+        if channel_type not in CHANNEL_TYPES:
+            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of {', '.join(CHANNEL_TYPES)}")
             return None
         # An option that expands to nothing (`${WEBHOOK_SECRET:-}`) counts as not given.
         options = {

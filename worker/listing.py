@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from .fetch import Fetcher, FetchResponse
 from .models import FeedEntry, Source
 from .sources import ACCEPT, SourceError, discover_feed_url, read_entries, read_feed, sitemap_children
+from .sources.common import looks_like_html_page
 from .store import SourceState
 
 # A sitemap index can name thousands of sitemaps; news lives in the few newest.
@@ -78,8 +79,7 @@ def list_entries(fetcher: Fetcher, source: Source, state: SourceState) -> Listin
 def _is_html(response: FetchResponse) -> bool:
     if response.media_type in ("text/html", "application/xhtml+xml"):
         return True
-    head = response.body[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+    return looks_like_html_page(response.body)
 
 
 def _newest(urls: list[str]) -> list[str]:

@@ -12,7 +12,6 @@ overhead per poll.
 from __future__ import annotations
 
 import base64
-import email.utils
 import ssl
 import threading
 import time
@@ -36,6 +35,7 @@ from urllib3.util import Timeout, parse_url
 from worker.models import Settings
 
 from ..errors import NewswatchError
+from ..headers import charset_param, max_age_seconds, retry_after_seconds
 from .guard import Resolver, SystemResolver, blocked_reason, is_ip_literal
 from .limits import WATCHDOG, BodyDecoder, LimitExceeded, Watch
 from .ratelimit import HostLimiter, InProcessHostLimiter
@@ -89,46 +89,7 @@ class FetchResponse:
     @property
     def charset(self) -> str | None:
         """The charset parameter of Content-Type, if the server named one."""
-        for part in (self.content_type or "").split(";")[1:]:
-            name, _, value = part.partition("=")
-            if name.strip().lower() == "charset":
-                return value.strip().strip("\"'").lower() or None
-        return None
-
-
-# --------------------------------------------------------------------------- parsing helpers
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds from now (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def parse_max_age(value: str | None) -> float | None:
-    if not value:
-        return None
-    max_age = None
-    for directive in value.lower().split(","):
-        name, _, arg = directive.strip().partition("=")
-        if name in ("no-store", "no-cache"):
-            return 0.0
-        if name == "max-age":
-            try:
-                max_age = float(max(0, int(arg.strip().strip('"'))))
-            except ValueError:
-                continue
-    return max_age
+        return charset_param(self.content_type)
 
 
 # --------------------------------------------------------------------------- pools
@@ -415,7 +376,7 @@ class Fetcher:
         if header_bytes > MAX_HEADER_BYTES:
             self._discard(response)
             raise FetchError("headers too large", status=status, url=url)
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after = retry_after_seconds(headers.get("retry-after"))
 
         if status in _REDIRECTS:
             location = headers.get("location")
@@ -439,7 +400,7 @@ class Fetcher:
             url=url, status=status, headers=headers, body=body, not_modified=status == 304,
             etag=etag, last_modified=last_modified,
             elapsed_ms=int((time.monotonic() - started) * 1000), content_type=headers.get("content-type"),
-            max_age=parse_max_age(headers.get("cache-control")), retry_after=retry_after,
+            max_age=max_age_seconds(headers.get("cache-control")), retry_after=retry_after,
         )
 
     def _read_body(self, response: Any, headers: dict[str, str], watch: Watch, limit: int,

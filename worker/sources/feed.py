@@ -23,13 +23,15 @@ import feedparser
 from worker.fetch import FetchResponse
 from worker.models import FeedEntry
 
+from ..headers import charset_param
+from ..parser.dates import parse_date
 from .common import (
     SourceError,
     absolute_url,
     clean_markup,
     clean_text,
     language_tag,
-    parse_date,
+    looks_like_html_page,
     reject_entity_declarations,
     reject_tag_floods,
     source_errors_only,
@@ -58,13 +60,6 @@ def read_feed(response: FetchResponse) -> tuple[list[FeedEntry], float | None]:
     return xml_entries(parsed, response.url), feed_ttl(parsed)
 
 
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html")) or (
-        b"<html" in head and b"<rss" not in head and b"<feed" not in head
-    )
-
-
 def looks_like_json_feed(body: bytes, content_type: str | None) -> bool:
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"{"):
@@ -86,11 +81,11 @@ def parse_xml(body: bytes, url: str, content_type: str | None = None, fast: bool
     reject_entity_declarations(body)
     reject_tag_floods(body, MAX_FEED_TAGS)
     body = strip_control_bytes(body)
-    if _looks_like_html(body):
+    if looks_like_html_page(body):
         raise SourceError("not a feed: got an HTML page (try feed autodiscovery)")
     if fast:
         try:
-            return fast_parse(body, _charset(content_type))
+            return fast_parse(body, charset_param(content_type))
         except Unusual:
             pass  # not plain enough for the fast path: feedparser decides
     if len(body) > MAX_LENIENT_BYTES:
@@ -115,15 +110,6 @@ def parse_xml(body: bytes, url: str, content_type: str | None = None, fast: bool
         if not parsed.get("version"):
             raise SourceError("not a feed (no RSS, Atom or JSON Feed found)")
     return parsed
-
-
-def _charset(content_type: str | None) -> str | None:
-    # The same rule as FetchResponse.charset; parse_xml only gets the header value.
-    for part in (content_type or "").split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip("\"'").lower() or None
-    return None
 
 
 def _require_well_formed(body: bytes) -> None:

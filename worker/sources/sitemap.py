@@ -12,12 +12,12 @@ from lxml import etree
 from worker.fetch import FetchResponse
 from worker.models import FeedEntry
 
+from ..parser.dates import parse_date
 from .common import (
     SourceError,
     absolute_url,
     clean_text,
     language_tag,
-    parse_date,
     reject_entity_declarations,
     source_errors_only,
     strip_control_bytes,
