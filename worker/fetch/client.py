@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
 
 import urllib3
@@ -39,6 +39,9 @@ from ..headers import charset_param, max_age_seconds, retry_after_seconds
 from .guard import Resolver, SystemResolver, blocked_reason, is_ip_literal
 from .limits import WATCHDOG, BodyDecoder, LimitExceeded, Watch
 from .ratelimit import HostLimiter, InProcessHostLimiter
+
+if TYPE_CHECKING:
+    from .robots import SharedRobots
 
 MAX_REDIRECTS = 5
 MAX_HEADER_BYTES = 64 * 1024  # http.client already caps each line at 64 KiB and 100 headers
@@ -176,7 +179,8 @@ class Fetcher:
         resolver: Resolver | None = None,
         limiter: HostLimiter | None = None,
         max_pools: int = 512,
-        robots_ttl: float = 24 * 3600.0,
+        robots_ttl: float | None = None,
+        shared_robots: SharedRobots | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
@@ -193,9 +197,10 @@ class Fetcher:
             "User-Agent": settings.user_agent,
             "Accept-Encoding": "gzip, deflate",
         }
-        from .robots import RobotsCache  # late: robots uses FetchError from here
+        from .robots import DEFAULT_TTL, RobotsCache  # late: robots uses FetchError from here
 
-        self.robots = RobotsCache(self, ttl=robots_ttl)
+        # `shared_robots` (the store) lets every process reuse one fetch of a site's robots.txt.
+        self.robots = RobotsCache(self, ttl=robots_ttl or DEFAULT_TTL, shared=shared_robots)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -211,6 +216,17 @@ class Fetcher:
         """GET ``url`` following up to 5 redirects; raise FetchError unless 2xx or 304."""
         return self._get(url, etag=etag, last_modified=last_modified, accept=accept,
                          max_bytes=max_bytes, truncate=False)
+
+    def get_truncated(self, url: str, *, max_bytes: int, accept: str | None = None) -> FetchResponse:
+        """GET ``url`` like :meth:`get`, but keep the first ``max_bytes`` of a longer body.
+
+        The same address guard, redirects, host limits and errors as ``get``; only a
+        body over the cap is cut there instead of failing the fetch. For documents
+        whose head is all that counts: robots.txt (RFC 9309 §2.5 lets a crawler
+        stop at 500 KiB). No conditional request: there are no validators to send.
+        """
+        return self._get(url, etag=None, last_modified=None, accept=accept,
+                         max_bytes=max_bytes, truncate=True)
 
     def allowed_by_robots(self, url: str) -> bool:
         """Whether robots.txt of the URL's site lets our User-Agent fetch it (RFC 9309)."""
