@@ -233,6 +233,8 @@ class _Validator:
     # ------------------------------------------------------------------ sections
 
     def source(self, node: _Node, where: str, seen: dict[str, _Node]) -> Source | None:
+        from .sources import READERS  # late: the readers are not needed to load a config
+
         self.unknown_keys(node, SOURCE_KEYS, where)
         f = node.value
         ident = self.identifier(node, where, seen)
@@ -242,8 +244,8 @@ class _Validator:
         elif not re.match(r"^https?://[^/\s]+", url):
             self.problem(f["url"], f"{where}.url", f"{url!r} is not an http(s) URL")
         kind = self.text(f.get("kind"), f"{where}.kind") or "feed"
-        if kind not in ("feed", "page", "sitemap"):
-            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of feed, page, sitemap")
+        if kind not in READERS:
+            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of {', '.join(READERS)}")
         every = self.interval(f.get("every"), f"{where}.every", 300.0)
         if ident is None or url is None:
             return None

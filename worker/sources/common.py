@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import re
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import NewswatchError
@@ -14,30 +11,6 @@ from ..errors import NewswatchError
 
 class SourceError(NewswatchError, ValueError):
     """A source body that cannot be read as what the source claims to be."""
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def source_errors_only(reader: Callable[P, R]) -> Callable[P, R]:
-    """Make a public reader raise SourceError for anything its parsers throw.
-
-    Callers log one error per source and move on; a library bug on hostile
-    input (RecursionError, UnicodeError, lxml or soupsieve internals) must not
-    surface as some other exception type and stop the caller.
-    """
-
-    @functools.wraps(reader)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return reader(*args, **kwargs)
-        except SourceError:
-            raise
-        except (Exception, RecursionError) as exc:
-            raise SourceError(f"unreadable body: {type(exc).__name__}: {exc}"[:300]) from exc
-
-    return wrapper
 
 
 _ENTITY_MARKERS = tuple(

@@ -21,7 +21,7 @@ from typing import Any
 import feedparser
 
 from worker.fetch import FetchResponse
-from worker.models import FeedEntry
+from worker.models import FeedEntry, Source
 
 from ..headers import charset_param
 from ..parser.dates import parse_date
@@ -34,10 +34,11 @@ from .common import (
     looks_like_html_page,
     reject_entity_declarations,
     reject_tag_floods,
-    source_errors_only,
     strip_control_bytes,
 )
 from .fastfeed import Unusual, fast_parse
+from .page import discover_feed_url
+from .reader import Fetch, Read, Reader
 
 JSON_TYPES = ("application/feed+json", "application/json")
 # feedparser handles ~10,000 tags per second: this bounds one feed to seconds. A
@@ -48,7 +49,6 @@ MAX_FEED_TAGS = 150_000
 MAX_LENIENT_BYTES = 2 * 1024 * 1024
 
 
-@source_errors_only
 def read_feed(response: FetchResponse) -> tuple[list[FeedEntry], float | None]:
     """Entries of a feed and its advertised refresh interval (RSS ``<ttl>``) in seconds."""
     if response.not_modified:
@@ -316,3 +316,32 @@ def _json_authors(data: dict[str, Any]) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def _read(response: FetchResponse, source: Source, fetch: Fetch | None) -> Read:
+    entries, ttl = read_feed(response)
+    return Read(entries, ttl)
+
+
+def _follow_advertised_feed(response: FetchResponse, fetch: Fetch) -> tuple[str, FetchResponse] | None:
+    """A feed URL that turned out to be an HTML page: the feed the page advertises."""
+    if not (response.media_type in ("text/html", "application/xhtml+xml")
+            or looks_like_html_page(response.body)):
+        return None
+    feed_url = discover_feed_url(response)
+    if not feed_url:
+        raise SourceError("the URL is an HTML page that advertises no feed "
+                          "(use kind: page with a selector for listing pages)")
+    return feed_url, fetch(feed_url)
+
+
+READER = Reader(
+    accept="application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
+    "application/json;q=0.8, */*;q=0.5",
+    read=_read,
+    follow=_follow_advertised_feed,
+)
