@@ -350,27 +350,29 @@ T = TypeVar("T")
 Trace = dict[tuple[str, int], Callable[[Scan], object]]
 
 
-def _remembered(trace: Trace, key: tuple[str, int], program: Callable[[Scan], T]) -> Callable[[Scan], T]:
-    result: list[T] = []
+def _through(trace: Trace | None, kind: str, node: Node,
+             build: Callable[[Trace | None], Callable[[Scan], T]]) -> Callable[[Scan], T]:
+    """``build(trace)``, or with a trace the clause's one remembered program."""
+    if trace is None:
+        return build(None)
+    key = (kind, id(node))
+    if key not in trace:
+        program = build(trace)
+        result: list[T] = []
 
-    def run(scan: Scan) -> T:
-        if not result:
-            result.append(program(scan))
-        return result[0]
+        def run(scan: Scan) -> T:
+            if not result:
+                result.append(program(scan))
+            return result[0]
 
-    trace[key] = run
-    return run
+        trace[key] = run
+    return trace[key]  # type: ignore[return-value]
 
 
 def _compile(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Predicate:
     """The query as nested closures: calling one is far cheaper than walking
     a tree and dispatching on node types, and only candidate topics pay it."""
-    if trace is None:
-        return _compile_node(node, atoms, None)
-    key = ("holds", id(node))
-    if key not in trace:
-        _remembered(trace, key, _compile_node(node, atoms, trace))
-    return trace[key]  # type: ignore[return-value]
+    return _through(trace, "holds", node, lambda t: _compile_node(node, atoms, t))
 
 
 def _compile_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Predicate:
@@ -401,12 +403,7 @@ def _compile_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Pre
 
 def _compile_spans(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Callable[[Scan], Spans]:
     """For NEAR operands: a function giving the (minimal) spans of matches."""
-    if trace is None:
-        return _compile_spans_node(node, atoms, None)
-    key = ("spans", id(node))
-    if key not in trace:
-        _remembered(trace, key, _compile_spans_node(node, atoms, trace))
-    return trace[key]  # type: ignore[return-value]
+    return _through(trace, "spans", node, lambda t: _compile_spans_node(node, atoms, t))
 
 
 def _compile_spans_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Callable[[Scan], Spans]:
