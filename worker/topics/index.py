@@ -350,11 +350,9 @@ T = TypeVar("T")
 Trace = dict[tuple[str, int], Callable[[Scan], object]]
 
 
-def _through(trace: Trace | None, kind: str, node: Node,
-             build: Callable[[Trace | None], Callable[[Scan], T]]) -> Callable[[Scan], T]:
-    """``build(trace)``, or with a trace the clause's one remembered program."""
-    if trace is None:
-        return build(None)
+def _through(trace: Trace, kind: str, node: Node,
+             build: Callable[[Trace], Callable[[Scan], T]]) -> Callable[[Scan], T]:
+    """The clause's one program in ``trace``, built on first use, remembering its result."""
     key = (kind, id(node))
     if key not in trace:
         program = build(trace)
@@ -372,6 +370,8 @@ def _through(trace: Trace | None, kind: str, node: Node,
 def _compile(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Predicate:
     """The query as nested closures: calling one is far cheaper than walking
     a tree and dispatching on node types, and only candidate topics pay it."""
+    if trace is None:  # matching: no trace, nothing between the closures
+        return _compile_node(node, atoms, None)
     return _through(trace, "holds", node, lambda t: _compile_node(node, atoms, t))
 
 
@@ -403,6 +403,8 @@ def _compile_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Pre
 
 def _compile_spans(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Callable[[Scan], Spans]:
     """For NEAR operands: a function giving the (minimal) spans of matches."""
+    if trace is None:
+        return _compile_spans_node(node, atoms, None)
     return _through(trace, "spans", node, lambda t: _compile_spans_node(node, atoms, t))
 
 
