@@ -227,3 +227,17 @@ def test_activity_counts_add_up_and_reset(store):
     store.add_counts({"polled": 1, "sent": 2})
     assert store.take_counts() == {"polled": 2, "new": 3, "sent": 2, "not_modified": 1}
     assert store.take_counts() == {}
+
+
+def test_a_robots_txt_record_is_shared_until_it_expires(store):
+    site = "https://news.example:443"
+    assert store.robots_txt(site) is None
+    store.save_robots_txt(site, '{"outcome": "ok", "body": "User-agent: *\\nDisallow: /ü"}', ttl=60)
+    assert store.robots_txt(site) == '{"outcome": "ok", "body": "User-agent: *\\nDisallow: /ü"}'
+    assert store.robots_txt("https://other.example:443") is None
+    store.save_robots_txt(site, "replaced", ttl=0.2)
+    assert store.robots_txt(site) == "replaced"
+    deadline = time.monotonic() + 5
+    while store.robots_txt(site) is not None:
+        assert time.monotonic() < deadline, "the robots.txt record never expired"
+        time.sleep(0.05)

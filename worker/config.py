@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from .durations import parse_duration
+from .errors import NewswatchError
 from .models import Channel, Config, RetryPolicy, Settings, Source, Topic
 
 DEFAULT_CONFIG = "config"
@@ -21,8 +23,6 @@ DEFAULT_CONFIG = "config"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector",
                "adaptive", "min_every", "max_every"}
@@ -48,7 +48,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(NewswatchError, ValueError):
     """The configuration is invalid; `.problems` lists every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -137,20 +137,6 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def parse_interval(value: Any) -> float | None:
-    """'5m' -> 300.0; a bare number is seconds; None when malformed or negative."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    match = _INTERVAL.match(value)
-    if not match:
-        return None
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 class _Validator:
     """Turns the merged YAML nodes into typed config values, collecting problems."""
 
@@ -203,7 +189,7 @@ class _Validator:
                  allow_zero: bool = False) -> float | None:
         if node is None or node.value is None:
             return default
-        seconds = parse_interval(node.value)
+        seconds = parse_duration(node.value)
         if seconds is None or (seconds == 0 and not allow_zero):
             self.problem(node, key, f"bad interval {node.value!r} (use e.g. 30s, 5m, 1h)")
             return default
@@ -250,6 +236,8 @@ class _Validator:
     # ------------------------------------------------------------------ sections
 
     def source(self, node: _Node, where: str, seen: dict[str, _Node]) -> Source | None:
+        from .sources import READERS  # late: the readers are not needed to load a config
+
         self.unknown_keys(node, SOURCE_KEYS, where)
         f = node.value
         ident = self.identifier(node, where, seen)
@@ -259,8 +247,8 @@ class _Validator:
         elif not re.match(r"^https?://[^/\s]+", url):
             self.problem(f["url"], f"{where}.url", f"{url!r} is not an http(s) URL")
         kind = self.text(f.get("kind"), f"{where}.kind") or "feed"
-        if kind not in ("feed", "page", "sitemap"):
-            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of feed, page, sitemap")
+        if kind not in READERS:
+            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of {', '.join(READERS)}")
         every = self.interval(f.get("every"), f"{where}.every", 300.0) or 300.0
         min_every = self.interval(f.get("min_every"), f"{where}.min_every", None)
         max_every = self.interval(f.get("max_every"), f"{where}.max_every", None)
@@ -283,16 +271,16 @@ class _Validator:
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
-        from .alerts.base import channel_option_problems
+        from .alerts.base import CHANNEL_TYPES, channel_option_problems
 
         f = node.value
         ident = self.identifier(node, where, seen)
         channel_type = self.text(f.get("type"), f"{where}.type")
         if channel_type is None:
-            self.problem(f.get("type", node), f"{where}.type", "is required (email, webhook or apprise)")
+            self.problem(f.get("type", node), f"{where}.type", f"is required ({', '.join(CHANNEL_TYPES)})")
             return None
-        if channel_type not in ("email", "webhook", "apprise"):
-            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of email, webhook, apprise")
+        if channel_type not in CHANNEL_TYPES:
+            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of {', '.join(CHANNEL_TYPES)}")
             return None
         # An option that expands to nothing (`${WEBHOOK_SECRET:-}`) counts as not given.
         options = {

@@ -262,6 +262,16 @@ class Store(ABC):
     def take_counts(self) -> dict[str, int]:
         """Atomically read the counters and reset them to zero."""
 
+    # --- robots.txt, shared by every process -------------------------------------------
+
+    @abstractmethod
+    def robots_txt(self, site: str) -> str | None:
+        """The robots.txt record saved for `site` ("https://host:port"), None once expired."""
+
+    @abstractmethod
+    def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
+        """Keep `record` (opaque text, see worker.fetch.robots) for `site` for `ttl` seconds."""
+
     # --- coordination -----------------------------------------------------------------
 
     @abstractmethod
