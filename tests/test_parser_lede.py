@@ -1,0 +1,77 @@
+"""The lede a template sets apart from the story (in the header, a teaser box, outside the
+element marked articleBody) is the body's first paragraph when the page's description
+names it; a one-sentence dek and a photo caption are not (small synthetic pages)."""
+
+from __future__ import annotations
+
+from worker.parser import parse_html
+from worker.parser.document import parse_tree
+from worker.parser.lede import find_lede, with_lede
+
+URL = "https://news.example.org/2024/05/01/story"
+SENTENCES = [
+    "The harbour authority approved the new ferry timetable on Monday after months of talks.",
+    "Crossings will run every twenty minutes at peak hours, and hourly late in the evening.",
+    "Residents of the islands had asked for earlier morning boats to reach schools in time.",
+    "The operator said two more vessels would be leased for the summer season next year.",
+    "Ticket prices stay the same until the end of the year, the authority's chair confirmed.",
+    "A review of the timetable is planned after the first six months of the new service.",
+]
+STORY = "".join(f"<p>{s}</p>" for s in SENTENCES)
+LEDE = ("Ferries to the islands will run three times as often from June. "
+        "Islanders won the earlier boats they had asked for since 2019.")
+
+
+def page(body: str, description: str) -> str:
+    return (f'<html><head><title>Ferries</title><meta name="description" content="{description}">'
+            f"</head><body>{body}</body></html>")
+
+
+def test_lede_in_the_page_header_opens_the_body():
+    html = page(f'<header class="entry-header"><h1>Ferries</h1><div class="entry-excerpt">'
+                f"<p>{LEDE}</p></div></header><article>{STORY}</article>", LEDE)
+    paragraphs = parse_html(html, URL).text.split("\n\n")
+    assert paragraphs[0] == LEDE
+    assert paragraphs[1:] == SENTENCES
+
+
+def test_lede_outside_the_marked_article_body_opens_the_body():
+    html = page(f'<div class="teaser-text"><p>{LEDE}</p></div><figure><img src="a.jpg"></figure>'
+                f'<div itemprop="articleBody">{STORY}</div>', LEDE)
+    assert parse_html(html, URL).text.split("\n\n")[0] == LEDE
+
+
+def test_a_cut_description_still_finds_the_whole_lede():
+    html = page(f"<header><p>{LEDE}</p></header><article>{STORY}</article>", LEDE[:90] + "…")
+    assert parse_html(html, URL).text.startswith(LEDE + "\n\n")
+
+
+def test_a_lede_already_in_the_body_is_not_repeated():
+    html = page(f"<article><p>{LEDE}</p>{STORY}</article>", LEDE)
+    assert parse_html(html, URL).text.count(LEDE) == 1
+
+
+def test_a_one_sentence_dek_is_not_a_lede():
+    dek = "Islanders won the earlier boats they had asked for since 2019, after years of talks"
+    html = page(f"<header><p>{dek}</p></header><article>{STORY}</article>", dek)
+    assert dek not in parse_html(html, URL).text
+
+
+def test_a_caption_or_script_repeating_the_description_is_not_a_lede():
+    html = page(f'<figure><img src="a.jpg"><figcaption>{LEDE}</figcaption></figure>'
+                f'<script>var page = {{"description": "{LEDE}"}};</script><article>{STORY}</article>',
+                LEDE)
+    assert LEDE not in parse_html(html, URL).text
+    root = parse_tree(html)
+    assert find_lede(root.find("body"), LEDE) is None
+
+
+def test_a_container_that_merely_starts_with_the_description_is_not_the_lede():
+    root = parse_tree(page(f"<div><p>{LEDE}</p>{STORY * 2}</div>", LEDE))
+    assert find_lede(root.find("body"), LEDE) == LEDE  # the paragraph, not the whole div
+
+
+def test_with_lede_needs_a_body():
+    assert with_lede([], LEDE) == []
+    assert with_lede(SENTENCES, None) == SENTENCES
+    assert with_lede(SENTENCES, LEDE) == [LEDE, *SENTENCES]
