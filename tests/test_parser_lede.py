@@ -75,3 +75,38 @@ def test_with_lede_needs_a_body():
     assert with_lede([], LEDE) == []
     assert with_lede(SENTENCES, None) == SENTENCES
     assert with_lede(SENTENCES, LEDE) == [LEDE, *SENTENCES]
+
+
+# --- a lede cut off from the story by an inline widget ---------------------------------------
+
+LONG_STORY = [f"{s} Part {n}." for n in range(3) for s in SENTENCES]  # past every second-look bar
+TWO_LINKS = ('<div class="inline-box"><h3>Related coverage</h3><ul>' + "".join(
+    f'<li><a href="/other/{i}">Another headline about the ferries and the harbour number {i}</a></li>'
+    for i in range(2)) + "</ul></div>")
+FIRST = "Islanders will get earlier ferries from June, the harbour authority said on Monday."
+
+
+def _paragraphs(html: str) -> list[str]:
+    return parse_html(f"<html><head><title>Ferries</title></head><body>{html}</body></html>",
+                      URL).text.split("\n\n")
+
+
+def test_lede_before_an_inline_link_box_stays_in_the_body():
+    story = "".join(f"<p>{s}</p>" for s in LONG_STORY)
+    paragraphs = _paragraphs(f"<div class='story'><p>{FIRST}</p>{TWO_LINKS}{story}</div>")
+    assert paragraphs == [FIRST, *LONG_STORY]
+
+
+def test_lede_in_its_own_box_before_the_story_stays_in_the_body():
+    story = "".join(f"<p>{s}</p>" for s in LONG_STORY)
+    paragraphs = _paragraphs(f"<main><div class='lede'><p>{FIRST}</p></div>{TWO_LINKS}"
+                             f"<div class='text'>{story}</div></main>")
+    assert paragraphs == [FIRST, *LONG_STORY]
+
+
+def test_text_before_an_article_element_is_not_its_lede():
+    story = "".join(f"<p>{s}</p>" for s in LONG_STORY)
+    welcome = "Welcome to our site: we write about the islands, their people and their ferries."
+    paragraphs = _paragraphs(f"<main><div class='hello'><p>{welcome}</p></div>{TWO_LINKS}"
+                             f"<article>{story}</article></main>")
+    assert paragraphs == LONG_STORY
