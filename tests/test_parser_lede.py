@@ -110,3 +110,11 @@ def test_text_before_an_article_element_is_not_its_lede():
     paragraphs = _paragraphs(f"<main><div class='hello'><p>{welcome}</p></div>{TWO_LINKS}"
                              f"<article>{story}</article></main>")
     assert paragraphs == LONG_STORY
+
+
+def test_a_section_heading_over_one_cited_link_stays():
+    story = "".join(f"<p>{s}</p>" for s in LONG_STORY)
+    section = ('<h2>What the islanders said</h2><p><a href="https://islands.example.org/letter">'
+               "https://islands.example.org/letter</a></p>")
+    paragraphs = _paragraphs(f"<div class='story'>{story}{section}{story}</div>")
+    assert "What the islanders said" in paragraphs

@@ -179,13 +179,15 @@ def extract_body(root: etree._Element) -> Body:
 
 
 def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
-    """Headings introduce text; one followed by another heading, by nothing or by a block
-    of links heads a widget ("More Blog Stories", "Related coverage"), not a section."""
+    """Headings introduce text; one followed by another heading, by nothing or by a list
+    of links (two link blocks at least) heads a widget ("More Blog Stories", "Related
+    coverage"), not a section. One link under a heading is a source the section cites."""
     kept: list[Block] = []
     for index, block in enumerate(blocks):
         if block.is_heading:
-            following = blocks[index + 1] if index + 1 < len(blocks) else None
-            if following is None or following.is_heading or _link_block(following):
+            following = blocks[index + 1 : index + 3]
+            if (not following or following[0].is_heading
+                    or (len(following) == 2 and all(map(_link_block, following)))):
                 continue
         kept.append(block)
     return kept
