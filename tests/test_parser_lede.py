@@ -118,3 +118,12 @@ def test_a_section_heading_over_one_cited_link_stays():
                "https://islands.example.org/letter</a></p>")
     paragraphs = _paragraphs(f"<div class='story'>{story}{section}{story}</div>")
     assert "What the islanders said" in paragraphs
+
+
+def test_no_lede_the_publishers_json_ld_article_body_leaves_out():
+    import json
+
+    ld = json.dumps({"@type": "NewsArticle", "articleBody": "\n\n".join(SENTENCES)})
+    html = page(f"<header><p>{LEDE}</p></header><article>{STORY}</article>"
+                f'<script type="application/ld+json">{ld}</script>', LEDE)
+    assert LEDE not in parse_html(html, URL).text

@@ -84,9 +84,13 @@ def _as_lede(block: etree._Element, prefix: str, wanted_chars: int) -> str | Non
     return text if linked <= MAX_LINK_SHARE * len(text) else None
 
 
+def contains(paragraphs: list[str], lede: str) -> bool:
+    """Do the paragraphs hold the lede (its opening, whitespace aside)?"""
+    return lede[:MATCH_CHARS] in clean_line(" ".join(paragraphs))
+
+
 def with_lede(paragraphs: list[str], lede: str | None) -> list[str]:
     """The body with its lede first, when the body has text and lacks it."""
-    if not lede or not paragraphs:
+    if not lede or not paragraphs or contains(paragraphs, lede):
         return paragraphs
-    body = clean_line(" ".join(paragraphs))
-    return paragraphs if lede[:MATCH_CHARS] in body else [lede, *paragraphs]
+    return [lede, *paragraphs]

@@ -15,7 +15,7 @@ from lxml import etree
 
 from .body import extract_body, json_ld_body, paragraph_chars
 from .boilerplate import is_boilerplate_line
-from .lede import find_lede, with_lede
+from .lede import contains, find_lede, with_lede
 from .plausible import implausible, worth_a_second_look
 from .second_opinion import second_opinion
 
@@ -44,6 +44,8 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
     from_ld = json_ld_body(json_ld)
     # The publisher's own articleBody says how long the story is, where there is one.
     yardstick = max(paragraph_chars(root), _chars(from_ld))
+    if lede and from_ld and not contains(from_ld, lede):
+        lede = None  # the publisher's own articleBody leaves it out: a dek, not the lede
     body = extract_body(root)
     paragraphs = body.paragraphs
     if body.marked or not worth_a_second_look(paragraphs, yardstick):
