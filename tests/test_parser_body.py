@@ -107,11 +107,15 @@ def test_boilerplate_lines_in_several_languages():
         "Follow her on Twitter @someone.",
         "Natalie Naccache | Bloomberg | Getty Images",
         "Alat terapi temuan mahasiswa UGM. (Bagus Kurniawan/detikcom)",
+        "Reporting by Ann Lee; additional reporting by Bo Chan; Editing by Cy Dee",
+        "Copyright @ 2019 The Daily Example.",
+        "Copyright © 2024 Example Media. All rights reserved.",
     ]:
         assert is_boilerplate_line(line), line
     for line in [
         "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan menyerukan kooperasi.",
         "Related to this, the minister said the talks would continue.",
+        "Copyright law changed in 2019, and the reporting by the press was mixed.",
         "Pada tahap pertama tahun ini, pemerintah membangun 331 ribu unit rumah. (Mvi/Ali)",
     ]:
         assert not is_boilerplate_line(line), line

@@ -56,7 +56,10 @@ _PROMO_ANYWHERE = re.compile(
     r"ikuti (?:kami|akun)\b.{0,40}\b(?:instagram|twitter|facebook|tiktok|youtube)|"
     r"saluran whatsapp|whatsapp channel|google news|"
     r"\((?:image|photo|foto|picture) ?(?:credit|:)[^)]*\)$|"
-    r"^[^.!?]{0,80}\b(?:getty images|shutterstock|istock|ap photo|afp photo|reuters photo)\W*$",
+    r"^[^.!?]{0,80}\b(?:getty images|shutterstock|istock|ap photo|afp photo|reuters photo)\W*$|"
+    # the news agency's closing credits ("Reporting by …; Editing by …"), a copyright line
+    r"^(?:additional )?reporting by\b.{0,200}\b(?:writing|editing) by\b|"
+    r"^copyright\W{0,3}(?:©|@|\(c\)|\d{4})",
     re.IGNORECASE,
 )
 # Indonesian photo captions end with the credit in brackets: "... (Bagus Kurniawan/detikcom)".
