@@ -140,3 +140,12 @@ def test_bare_paragraph_fragments_take_the_short_path_to_the_same_paragraphs():
     assert fragment_paragraphs("<p>A &amp; B</p>") == ["A & B"]
     assert fragment_paragraphs('<p class="x">Satu <b>dua</b></p>') == ["Satu dua"]
     assert fragment_paragraphs("<p>a<b</p>") == _tree_paragraphs("<p>a<b</p>")
+
+
+def test_a_label_closing_the_body_is_dropped_but_not_inside_it():
+    from worker.parser.body import _trim_fragments
+
+    story = ["The ferry timetable was approved on Monday after months of talks with islanders.",
+             "The new schedule reads:", "Boats leave every twenty minutes at peak hours, hourly late."]
+    assert _trim_fragments([*story, "You may also like this topic:"]) == story
+    assert _trim_fragments([*story, "Contact:"]) == story

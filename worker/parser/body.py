@@ -31,6 +31,7 @@ SHORT_PENALTY = 0.3
 MIN_MARKED_CHARS = 200
 RUN_LINK_PENALTY = 1.5
 LEAD_LINK_PENALTY = 0.5
+MAX_LABEL_CHARS = 60
 ARTICLE_SHARE = 0.6
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
 
@@ -252,14 +253,18 @@ def _with_lede(blocks: list[Block], start: int) -> int:
 
 
 def _trim_fragments(paragraphs: list[str]) -> list[str]:
-    """Drop label-like fragments (bylines, dates, counters) at the edges of the body."""
+    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, and
+    labels that close it ("Contact:", "Sources:"): what they introduced was furniture."""
     def fragment(text: str) -> bool:
         return len(text) < 40 and not _SENTENCE_END.search(text)
+
+    def label(text: str) -> bool:
+        return len(text) <= MAX_LABEL_CHARS and text.endswith(":")
 
     start, end = 0, len(paragraphs)
     while start < end and fragment(paragraphs[start]):
         start += 1
-    while end > start and fragment(paragraphs[end - 1]):
+    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])):
         end -= 1
     return paragraphs[start:end]
 
