@@ -110,12 +110,17 @@ def test_boilerplate_lines_in_several_languages():
         "Reporting by Ann Lee; additional reporting by Bo Chan; Editing by Cy Dee",
         "Copyright @ 2019 The Daily Example.",
         "Copyright © 2024 Example Media. All rights reserved.",
+        "The harbour at dawn, seen from the ferry. | © Example Photo Agency",
+        "The new ferry in the harbour. © Ferry Company",
+        "Some links are from advertisers. We may receive compensation when you click on them.",
+        "We pick products through an independent review process; advertisers do not influence us.",
     ]:
         assert is_boilerplate_line(line), line
     for line in [
         "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan menyerukan kooperasi.",
         "Related to this, the minister said the talks would continue.",
         "Copyright law changed in 2019, and the reporting by the press was mixed.",
+        "The brand © sign was first used on ferries in 1952, the museum says.",
         "Pada tahap pertama tahun ini, pemerintah membangun 331 ribu unit rumah. (Mvi/Ali)",
     ]:
         assert not is_boilerplate_line(line), line
