@@ -10,12 +10,12 @@ from worker.parser.lede import find_lede, with_lede
 
 URL = "https://news.example.org/2024/05/01/story"
 SENTENCES = [
-    "The harbour authority approved the new ferry timetable on Monday after months of talks.",
-    "Crossings will run every twenty minutes at peak hours, and hourly late in the evening.",
-    "Residents of the islands had asked for earlier morning boats to reach schools in time.",
-    "The operator said two more vessels would be leased for the summer season next year.",
-    "Ticket prices stay the same until the end of the year, the authority's chair confirmed.",
-    "A review of the timetable is planned after the first six months of the new service.",
+    "The island council voted on Tuesday to keep the old harbour open through the winter.",
+    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
+    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
+    "Engineers now say the wall can hold for one more season if the moorings are moved.",
+    "The mail launch will sail twice a week instead of daily while the work is carried out.",
+    "A public meeting on the repair plans is set for the first Monday of the new year.",
 ]
 STORY = "".join(f"<p>{s}</p>" for s in SENTENCES)
 LEDE = ("Ferries to the islands will run three times as often from June. "
