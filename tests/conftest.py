@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,22 +26,6 @@ def loopback_tripwire():
     yield
     new = loopback_only.violations[before:]
     assert not new, f"non-loopback network use: {new}"
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a subprocess: the tripwire is loaded through sitecustomize."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS / "tripwire"), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    env.pop("NEWSWATCH_CONFIG", None)
-    env.pop("REDIS_URL", None)
-    env.update(extra)
-    return env
-
-
-def newswatch_command() -> list[str]:
-    return [sys.executable, "-m", "worker.cli"]
 
 
 REDIS_TEST_URL = os.environ.get("NEWSWATCH_TEST_REDIS", "redis://127.0.0.1:6379/13")
@@ -69,13 +52,6 @@ def celery_bin() -> str:
     path = shutil.which("celery", path=str(Path(sys.executable).parent))
     assert path, "celery is not installed in this environment"
     return path
-
-
-def run_newswatch(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120):
-    return subprocess.run(
-        newswatch_command() + args, env=env, cwd=cwd, capture_output=True, text=True,
-        timeout=timeout,
-    )
 
 
 # --------------------------------------------------------------- loopback servers for scenarios

@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, newswatch_command, subprocess_env
 
 
 class CeleryProcesses:
@@ -59,12 +56,10 @@ class NewswatchRun:
     """`newswatch run` as a subprocess (the tripwire loaded), its log in a file."""
 
     def __init__(self, config: Path, cwd: Path, **env: str) -> None:
-        from conftest import subprocess_env
-
         self.log_path = cwd / "newswatch.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "run", "--config", str(config)], cwd=cwd,
+            [*newswatch_command(), "run", "--config", str(config)], cwd=cwd,
             env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
         )
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import requests
-from conftest import ROOT, subprocess_env
+from helpers import ROOT, newswatch_command, subprocess_env
 from processes import CeleryProcesses
 from scenario import SECRET, hook_posts, kompas_source, verify_signature, write_config
 from servers import free_port, wait_for
@@ -93,8 +93,6 @@ def test_worker_metrics_endpoint_adds_up_its_processes(celery, receiver, smtp):
 def test_newswatch_run_with_redis_url_is_worker_plus_beat(tmp_path, news_site, receiver, smtp,
                                                           redis_url):
     import signal
-
-    from conftest import newswatch_command
 
     config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
                           redis_url=redis_url, tick_every="1s")

@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
 from faults import (
     ChaosNewsSite,
     DeliveryAudit,
@@ -56,6 +55,7 @@ from faults import (
     StoreWriteWatch,
     kill_process_group,
 )
+from helpers import subprocess_env
 from processes import CeleryProcesses
 from scenario import SECRET, write_config
 from servers import HTTPServer, wait_for

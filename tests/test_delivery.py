@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from conftest import run_newswatch, subprocess_env
+from helpers import run_newswatch, subprocess_env
 from processes import NewswatchRun
 from scenario import AFP_TEXT, SECRET, hook_posts, kompas_source, verify_signature, wire_feed, write_config
 from servers import HTTPServer, SMTPServer, free_port, wait_for

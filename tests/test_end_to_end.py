@@ -12,7 +12,7 @@ import time
 
 import pytest
 import yaml
-from conftest import ROOT, run_newswatch, subprocess_env
+from helpers import ROOT, run_newswatch, subprocess_env
 from scenario import (
     ARTICLE_PATH,
     CLEAN_TEXT_END,

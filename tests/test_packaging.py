@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import yaml
-from conftest import ROOT, subprocess_env
+from helpers import ROOT, subprocess_env
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

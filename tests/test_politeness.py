@@ -7,7 +7,7 @@ import threading
 import time
 
 import yaml
-from conftest import newswatch_command, subprocess_env
+from helpers import newswatch_command, subprocess_env
 from servers import HTTPServer
 
 EMPTY_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 
 import yaml
+from helpers import RecordingDispatcher
 from processes import NewswatchRun
 from servers import HTTPServer, wait_for
 
@@ -14,20 +15,10 @@ from worker.models import Config, Settings, Source
 from worker.runtime import Runtime
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple]] = []
-        self._lock = threading.Lock()
-
-    def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
-        with self._lock:
-            self.jobs.append((job, args))
-
-
 def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
     sources = tuple(Source(id=f"s{i}", url=f"https://example.org/{i}", every=300) for i in range(50))
     config = Config(sources, (), (), Settings(redis_url=redis_url))
-    recorders = [Recorder(), Recorder()]
+    recorders = [RecordingDispatcher(), RecordingDispatcher()]
     runtimes = [Runtime(config, recorder) for recorder in recorders]
     barrier = threading.Barrier(2)
 
@@ -41,7 +32,7 @@ def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
         thread.start()
     for thread in threads:
         thread.join()
-    polls = Counter(args[0] for r in recorders for job, args in r.jobs if job == "poll_source")
+    polls = Counter(args[0] for r in recorders for job, args, _ in r.jobs if job == "poll_source")
     assert set(polls) == {s.id for s in sources}
     assert max(polls.values()) == 1, "a source was scheduled twice"
     for runtime in runtimes:

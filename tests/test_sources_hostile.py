@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers import fetch_response, loopback_fetcher
 from servers import HTTPServer
 
-from worker.fetch import Fetcher, FetchResponse, NoLimit
-from worker.models import Settings, Source
+from worker.models import Source
 from worker.sources import SourceError, read_entries
 
 pytestmark = pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning")
@@ -17,17 +17,10 @@ HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 KINDS = ("feed", "page", "sitemap")
 
 
-def response(body: bytes, content_type: str | None = None) -> FetchResponse:
-    headers = {"content-type": content_type} if content_type else {}
-    return FetchResponse(url="https://hostile.example/feed", status=200, headers=headers,
-                         body=body, not_modified=False, etag=None, last_modified=None,
-                         elapsed_ms=1, content_type=content_type, max_age=None, retry_after=None)
-
-
 def read(kind: str, body: bytes, content_type: str | None = None):
     source = Source(id="hostile", url="https://hostile.example/feed", kind=kind)
     try:
-        return read_entries(source, response(body, content_type))
+        return read_entries(source, fetch_response(body, source.url, content_type))
     except SourceError as exc:
         return exc
 
@@ -146,7 +139,7 @@ def test_hostile_feeds_served_over_http(name: str) -> None:
     server = HTTPServer(routes={"/feed": (200, {"Content-Type": "application/rss+xml"},
                                           CORPUS[name])}).start()
     try:
-        with Fetcher(Settings(allow_private_networks=True), limiter=NoLimit()) as fetcher:
+        with loopback_fetcher() as fetcher:
             fetched = fetcher.get(server.url("/feed"))
     finally:
         server.stop()
@@ -166,6 +159,6 @@ def test_a_parser_bug_surfaces_as_source_error(monkeypatch) -> None:
 
     monkeypatch.setattr(feed_module.feedparser, "parse", broken)
     with pytest.raises(SourceError, match="UnicodeDecodeError"):
-        feed_module.read_feed(response(b"<rss version='2.0'><channel/></rss>"))
+        feed_module.read_feed(fetch_response(b"<rss version='2.0'><channel/></rss>"))
     result = read("feed", b"<rss version='2.0'><channel/></rss>")
     assert isinstance(result, SourceError)

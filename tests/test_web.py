@@ -15,7 +15,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ROOT, newswatch_command, subprocess_env
+from helpers import ROOT, newswatch_command, subprocess_env
 
 from worker.config import load_config
 from worker.history import open_history
