@@ -54,9 +54,9 @@ def test_worker_and_beat_deliver_the_alert(celery, receiver, smtp):
     assert codes == [0, 0], "worker and beat stop cleanly on SIGTERM"
 
 
-def test_rabbitmq_as_the_broker_with_redis_as_the_store(celery, celery_bin, receiver, smtp):
+def test_rabbitmq_as_the_broker_with_redis_as_the_store(celery, celery_bin, receiver, smtp, redis_url):
     env = subprocess_env(NEWSWATCH_BROKER_URL=RABBITMQ_URL,
-                         NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL="redis://127.0.0.1:6379/13")
+                         NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL=redis_url)
     # Queues on the shared RabbitMQ outlive a run: start from empty ones.
     purge = subprocess.run([celery_bin, "-A", "worker.app", "purge", "-f"], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 import zlib
 
 import pytest
@@ -77,7 +78,17 @@ def test_ok_response_fields(server, fetcher) -> None:
     assert response.retry_after is None
     assert response.headers["x-many"] == "a"
     assert response.url == server.url("/feed")
-    assert response.elapsed_ms >= 0
+
+
+def test_elapsed_time_covers_a_slow_answer(server, fetcher) -> None:
+    def slow(_request):
+        time.sleep(0.25)  # the server takes its time; the client must count it
+        return 200, {"Content-Type": "text/plain"}, b"late"
+
+    server.routes["/slow"] = slow
+    response = fetcher.get(server.url("/slow"))
+    assert response.body == b"late"
+    assert response.elapsed_ms >= 250
 
 
 def test_request_headers(server, fetcher) -> None:

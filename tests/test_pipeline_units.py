@@ -77,6 +77,7 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
     try:
         result = poll.poll_source(runtime, "s")
         assert (result.status, result.new, result.alerts, result.entry_errors) == ("ok", 1, 1, 1)
+        assert [job for job, _, _ in runtime.dispatcher.jobs] == ["deliver"], "the good entry's alert goes out"
         assert "task=process_entry source=s" in caplog.text and "matcher bug" in caplog.text
         # the very same body: unchanged bodies are skipped, but not after an entry failed
         again = poll.poll_source(runtime, "s")
