@@ -19,7 +19,7 @@ DAY = 86400.0
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
 def history(request, tmp_path):
     if request.param == "sqlite":
         settings = Settings(state_path=str(tmp_path / "state.db"))
