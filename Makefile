@@ -22,8 +22,9 @@ run: install
 once: install
 	$(BIN)/newswatch once
 
-## the test suite; starts Redis (installing it when missing) first
+## lint, then the test suite; starts Redis (installing it when missing) first
 test: install
+	$(BIN)/ruff check worker tests benchmarks
 	scripts/ensure-services.sh
 	$(BIN)/python -m pytest
 

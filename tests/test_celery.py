@@ -98,7 +98,7 @@ def test_newswatch_run_with_redis_url_is_worker_plus_beat(tmp_path, news_site, r
                           redis_url=redis_url, tick_every="1s")
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config)],
+        process = subprocess.Popen([*newswatch_command(), "run", "--config", str(config)],
                                    env=subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path,
                                    stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -177,8 +177,8 @@ class ChaosRig:
                     + "\n--- log tail:\n" + "\n".join(log.splitlines()[-25:])
                 )
 
-    def wait(self, condition, timeout: float, what: str):  # noqa: ANN001, ANN201
-        def checked():  # noqa: ANN202
+    def wait(self, condition, timeout: float, what: str):
+        def checked():
             self.check()
             return condition()
 
@@ -187,7 +187,7 @@ class ChaosRig:
     # ------------------------------------------------------------------------ the ledger
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         if self._store is None:
             from worker.config import load_config
             from worker.store import open_store
@@ -390,7 +390,7 @@ def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
     fetches: list[float] = []
     in_flight = threading.Event()
 
-    def feed(request):  # noqa: ANN001, ANN202
+    def feed(request):
         fetches.append(time.monotonic())
         in_flight.set()
         time.sleep(4.0)  # a slow site: the poll task stays in flight meanwhile

@@ -218,9 +218,8 @@ def test_limiter_timeout_is_a_fetch_error(server) -> None:
         def release(self, host: str) -> None:
             raise AssertionError("release without acquire")
 
-    with loopback_fetcher(limiter=Busy()) as f:
-        with pytest.raises(FetchError, match="host busy"):
-            f.get(server.url("/feed"))
+    with loopback_fetcher(limiter=Busy()) as f, pytest.raises(FetchError, match="host busy"):
+        f.get(server.url("/feed"))
 
 
 def test_parse_helpers() -> None:

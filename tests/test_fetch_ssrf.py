@@ -162,7 +162,7 @@ class PublicLookingServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 owner.hits += 1
                 self.send_response(302)
                 self.send_header("Location", owner.location)

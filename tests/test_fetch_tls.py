@@ -41,7 +41,7 @@ def https_server(certificate):
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen["host"].append(self.headers.get("Host"))
             self.send_response(200)
             self.send_header("Content-Length", "6")

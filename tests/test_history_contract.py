@@ -172,7 +172,7 @@ def test_migrations_are_applied_once_and_recorded(history, tmp_path):
     def open_one():
         try:
             opened.append(open_history(settings))
-        except Exception as error:  # pragma: no cover - reported below
+        except Exception as error:  # noqa: BLE001 - any failure is reported below
             errors.append(error)
 
     threads = [threading.Thread(target=open_one) for _ in range(4)]

@@ -117,7 +117,7 @@ def test_a_second_opinion_of_a_menu_label_is_never_taken(opinions):
 
 def test_a_brief_body_is_kept_when_the_second_opinion_agrees(opinions):
     calls, answer = opinions
-    answer["paragraphs"] = SENTENCES[:2] + ["Share this story"]
+    answer["paragraphs"] = [*SENTENCES[:2], "Share this story"]
     html = page(f"<article>{''.join(f'<p>{s}</p>' for s in SENTENCES[:3])}</article>")
     article = parse_html(html, URL)
     assert calls == [URL]

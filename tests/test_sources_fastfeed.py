@@ -105,7 +105,7 @@ def test_kompas_goes_through_the_fast_path_only(monkeypatch) -> None:
     monkeypatch.setattr(feed_module.feedparser, "parse", forbidden)
     source = Source(id="kompas", url="https://rss.kompas.com/api/feed/global", kind="feed")
     entries = read_entries(source, fetch_response((FEEDS / "kompas-rss2.xml").read_bytes(), source.url))
-    assert [e.guid for e in entries][0] == "kompas-200000270"
+    assert next(e.guid for e in entries) == "kompas-200000270"
     assert entries[0].published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)
 
 
@@ -221,7 +221,7 @@ def test_namespaced_elements() -> None:
 <item><title>email angle</title><link>https://rss.example.org/f</link>
   <author>Name Here &lt;name@example.org&gt;</author></item>
 """
-    first, second, third = both(rss(items, "<language>en-US</language><ttl>30</ttl>"))
+    first, second, _third = both(rss(items, "<language>en-US</language><ttl>30</ttl>"))
     assert first.authors == ("First Writer", "Second Writer", "News Desk")
     assert first.tags == ("World", "Asia", "media-cat")
     assert first.language == "id" and second.language == "en"

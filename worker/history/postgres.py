@@ -54,8 +54,8 @@ class PostgresHistory(SQLHistory):
 
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float) -> None:
-        values = article_values(article, matches, alerts, at) + (indexed_words(article),)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS[1:] + ("words",))
+        values = (*article_values(article, matches, alerts, at), indexed_words(article))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*ARTICLE_COLUMNS[1:], "words"))
         conn = self._conn()
         with conn.transaction():
             conn.execute(

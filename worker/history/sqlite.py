@@ -48,7 +48,7 @@ class SQLiteHistory(SQLHistory):
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float) -> None:
         words = " ".join(indexed_words(article))
-        values = article_values(article, matches, alerts, at) + (zlib.compress(words.encode(), 6),)
+        values = (*article_values(article, matches, alerts, at), zlib.compress(words.encode(), 6))
         with self._tx() as db:
             self._delete_ids(db, [row[0] for row in db.execute(
                 "SELECT id FROM history_articles WHERE article_id = ?", (article.id,))])
