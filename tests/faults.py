@@ -479,12 +479,13 @@ class PrivateRedis:
         import redis
 
         self.starts += 1
-        log = open(self.data_dir / f"redis-{self.starts}.log", "w")  # noqa: SIM115 - lives with it
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        # The child keeps its own copy of the log's descriptor: ours is closed at once.
+        with open(self.data_dir / f"redis-{self.starts}.log", "w") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         client = redis.Redis(port=self.port, socket_timeout=2)
         try:
             wait_for(lambda: _pings(client), timeout=20, what=f"redis-server on port {self.port}")

@@ -18,10 +18,11 @@ class CeleryProcesses:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-        process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
-                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        # The child keeps its own copy of the log's descriptor: ours is closed at once.
+        with open(self.logs / f"{name}.log", "w") as log:
+            process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
+                                       cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         self.processes.append(process)
         return process
 
@@ -57,11 +58,11 @@ class NewswatchRun:
 
     def __init__(self, config: Path, cwd: Path, **env: str) -> None:
         self.log_path = cwd / "newswatch.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [*newswatch_command(), "run", "--config", str(config)], cwd=cwd,
-            env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "w") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [*newswatch_command(), "run", "--config", str(config)], cwd=cwd,
+                env=subprocess_env(**env), stdout=log, stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -78,6 +79,4 @@ class NewswatchRun:
             self.process.kill()
             self.process.wait()
             raise AssertionError("newswatch run did not stop on SIGTERM") from None
-        finally:
-            self._log.close()
         return code

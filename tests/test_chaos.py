@@ -39,7 +39,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -55,7 +54,7 @@ from faults import (
     StoreWriteWatch,
     kill_process_group,
 )
-from helpers import subprocess_env
+from helpers import newswatch_command, subprocess_env
 from processes import CeleryProcesses
 from scenario import SECRET, write_config
 from servers import HTTPServer, wait_for
@@ -146,10 +145,10 @@ class ChaosRig:
         if self.distributed:
             self.worker = self.celery.worker(name, concurrency=4)
         else:
-            log = open(self.worker_log, "w")  # noqa: SIM115 - lives as long as the process
-            self.worker = subprocess.Popen([sys.executable, "-m", "worker.cli", "run", "--config", str(self.config)],
-                                           cwd=self.tmp_path, env=self.env, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+            with open(self.worker_log, "w") as log:  # the child keeps its own copy of the descriptor
+                self.worker = subprocess.Popen([*newswatch_command(), "run", "--config", str(self.config)],
+                                               cwd=self.tmp_path, env=self.env, stdout=log,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
         self.poll_lines_before = 0
         self.note(f"started {name} (pid {self.worker.pid})")
 

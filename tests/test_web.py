@@ -293,4 +293,5 @@ def test_the_page_in_headless_chromium(web_server, browser, tmp_path):
     request = urllib.request.Request(web_server + "/", headers=basic("wrong"))
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(request, timeout=10)
+    denied.value.close()  # the error holds the response, and its socket
     assert denied.value.code == 401

@@ -34,6 +34,9 @@ class PostgresHistory(SQLHistory):
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
+        # Every thread's connection, so that close() (called from one thread) closes them all.
+        self._opened: list[psycopg.Connection[Any]] = []
+        self._opened_lock = threading.Lock()
         migrate_postgres(self._conn())
 
     def _conn(self) -> psycopg.Connection[Any]:
@@ -42,13 +45,16 @@ class PostgresHistory(SQLHistory):
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
                                    application_name="newswatch")
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if not c.closed] + [conn]
         return conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
     # ---------------------------------------------------------------- writing
 
