@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run once test lint bench clean
+.PHONY: install run once test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	scripts/bootstrap-python.sh $(VENV)
@@ -22,10 +22,15 @@ run: install
 once: install
 	$(BIN)/newswatch once
 
-## the test suite; starts Redis (installing it when missing) first
+## lint, then the test suite; starts Redis (installing it when missing) first
 test: install
+	$(BIN)/ruff check worker tests benchmarks
 	scripts/ensure-services.sh
 	$(BIN)/python -m pytest
+
+## the pure suite (no Redis, PostgreSQL, RabbitMQ, subprocess or browser): seconds, no services
+test-fast: install
+	$(BIN)/python -m pytest -m pure
 
 lint: install
 	$(BIN)/ruff check worker tests benchmarks

@@ -13,7 +13,7 @@ from worker.store.redis import RedisStore
 from worker.store.sqlite import SQLiteStore
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.services)])
 def store(request, tmp_path):
     if request.param == "sqlite":
         backend = SQLiteStore(tmp_path / "state.db")

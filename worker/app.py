@@ -86,7 +86,7 @@ app = create_app()
 
 
 @after_setup_logger.connect
-def _broker_outage_lines(logger, **_: object) -> None:  # noqa: ANN001 - Celery's signal
+def _broker_outage_lines(logger, **_: object) -> None:
     install_outage_log(logger)
 
 

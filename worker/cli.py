@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILURE
-    except Exception as error:  # the one place that turns a crash into exit 1
+    except Exception as error:  # noqa: BLE001 - the one place that turns a crash into exit 1
         from .history.base import HistoryUnavailable
         from .logs import redact
 

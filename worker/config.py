@@ -407,7 +407,7 @@ class _Validator:
         def resolve(name: str, path: list[str]) -> tuple[str, ...]:
             if name in flat:
                 return flat[name]
-            path = path + [name]
+            path = [*path, name]
             out: dict[str, None] = {}  # ordered, without repeats
             for index, (text, item) in enumerate(items[name]):
                 if not text.startswith("@"):
@@ -418,7 +418,7 @@ class _Validator:
                 if other not in items:
                     self.problem(item, where, f"no term list '@{other}'")
                 elif other in path:
-                    cycle = " -> ".join("@" + n for n in path[path.index(other):] + [other])
+                    cycle = " -> ".join("@" + n for n in [*path[path.index(other):], other])
                     self.problem(item, where, f"'@{other}' makes a cycle: {cycle}")
                 else:
                     out.update(dict.fromkeys(resolve(other, path)))

@@ -61,7 +61,7 @@ def _child_exited(pid: int | None = None, **_: object) -> None:
 
 
 @after_setup_logger.connect
-def _logging(logger, **_: object) -> None:  # noqa: ANN001
+def _logging(logger, **_: object) -> None:
     if not logger.handlers:
         setup_logging()
     install_redaction(logger)
@@ -78,7 +78,7 @@ def poll_source(source_id: str, claimed_at: float | None = None) -> str:
 
 
 @app.task(name="newswatch.deliver", bind=True)
-def deliver(self, alert_id: str, handed: dict | None = None) -> str:  # noqa: ANN001
+def deliver(self, alert_id: str, handed: dict | None = None) -> str:
     return deliver_alert(runtime(), alert_id, handed, was_redelivered(self.request.delivery_info))
 
 

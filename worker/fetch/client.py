@@ -369,7 +369,7 @@ class Fetcher:
             if watch.expired:
                 raise FetchError("timeout", url=url) from exc
             text = repr(exc)
-            if "LineTooLong" in text or "more than" in text and "headers" in text:
+            if "LineTooLong" in text or ("more than" in text and "headers" in text):
                 raise FetchError("headers too large", url=url) from exc
             raise FetchError("connection error", url=url) from exc
         finally:

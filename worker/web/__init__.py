@@ -8,6 +8,7 @@ production WSGI server with a thread pool, no compiler needed, on any address.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -80,10 +81,8 @@ class Sources:
             self._retry_at = time.monotonic() + HISTORY_RETRY
             self._history_note = f"history unavailable: {' '.join(str(error).split())}"
         if history is not None:
-            try:
+            with contextlib.suppress(Exception):  # broken already
                 history.close()
-            except Exception:  # noqa: BLE001 - broken already
-                pass
         return self._history_note
 
     def close(self) -> None:
@@ -152,7 +151,7 @@ def health(config: Config, sources: Sources) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - reported, not raised
         body["store"] = f"error: {type(error).__name__}"
         down = []
-    history, note = sources.history()
+    history, _note = sources.history()
     if history is None:
         body["history"] = "off" if config.settings.history <= 0 else "unavailable"
     else:
