@@ -24,7 +24,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
-SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector"}
+SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector", "websub"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
 CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -267,6 +267,7 @@ class _Validator:
             language=self.text(f.get("language"), f"{where}.language"),
             name=self.text(f.get("name"), f"{where}.name"),
             selector=self.text(f.get("selector"), f"{where}.selector"),
+            websub=self.boolean(f.get("websub"), f"{where}.websub", True),
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
@@ -461,6 +462,11 @@ class _Validator:
             node = next(n for n in nodes if "database_url" in n.value)
             self.problem(node.value["database_url"], "settings.database_url",
                          "must start with postgresql:// (or postgres://)")
+        public_url = values.get("public_url") or ""
+        if public_url and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", public_url):
+            node = next(n for n in nodes if "public_url" in n.value)
+            self.problem(node.value["public_url"], "settings.public_url",
+                         "must be an http(s) URL without query, e.g. https://news.example.org")
         return Settings(**values)
 
 

@@ -47,6 +47,7 @@ class Source:
     language: str | None = None
     name: str | None = None
     selector: str | None = None  # kind: page, CSS selector of article links
+    websub: bool = True  # subscribe to the hub the feed advertises (when public_url is set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,11 @@ class Settings:
     history: float = 30 * 24 * 3600.0  # keep every parsed article this long; 0 = off
     database_url: str = ""  # PostgreSQL for history (distributed mode)
     web_password: str = ""  # HTTP Basic (user newswatch) for `newswatch web` off loopback
+    # WebSub (worker/websub/): the address the hubs reach `newswatch web` at; empty = off.
+    public_url: str = ""
+    websub_poll_every: float = 3600.0  # safety-net polling while a hub pushes a source
+    websub_lease: float = 10 * 86400.0  # the lease asked of hubs (they may grant another)
+    websub_max_body: int = 2 * 1024 * 1024  # a bigger push is refused (413)
 
     @property
     def poll_claim(self) -> float:
