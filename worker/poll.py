@@ -53,6 +53,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     from .fetch import FetchError
     from .listing import list_entries
     from .sources import SourceError
+    from .websub import polling_interval
 
     started = time.monotonic()
     now = time.time()
@@ -74,6 +75,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     done: list[str] = []
     failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
+    listing = None
     try:
         listing = list_entries(rt.fetcher, source, state)
         state = listing.state
@@ -103,7 +105,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         # until it is, the next poll reads the feed in full and retries what is left.
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
-    next_due = now + next_poll_interval(source.every, failures, server_wait)
+    every = polling_interval(rt, source, listing)  # WebSub: relaxed while a hub pushes
+    next_due = now + next_poll_interval(every, failures, server_wait)
     if result.busy:
         # Entries held by a poll that may have died (a prefork child killed, its message
         # requeued at once): come back when its claims have run out, not a whole interval on.
