@@ -5,7 +5,6 @@ Everything runs on 127.0.0.1: site, hub, `newswatch web` (waitress), webhook rec
 from __future__ import annotations
 
 import base64
-import socket
 import threading
 import time
 import urllib.error
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import HTTPServer
+from servers import HTTPServer, free_port, wait_for
 from websub_hub import LocalHub
 
 from worker.config import load_config
@@ -49,23 +48,9 @@ def response(body: bytes, url: str = "http://site.test/feed", **headers: str) ->
                          content_type="application/atom+xml", max_age=None, retry_after=None)
 
 
-def wait_for(condition, what: str, step=None, timeout: float = 20.0):
-    """Run `step` (if any) until `condition()` is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if step is not None:
-            step()
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def stepping(world: World, condition, what: str):
+    """Run the worker's tick and due jobs until `condition()` holds."""
+    return wait_for(lambda: (world.step(), condition())[1], timeout=20, interval=0.02, what=what)
 
 
 # --------------------------------------------------------------------------- discovery
@@ -258,8 +243,8 @@ def world(tmp_path):
 def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     hub = world.hub
     # The first poll finds the hub; the next tick subscribes; the hub verifies on the callback.
-    wait_for(lambda: world.sub() is not None and world.sub().state == SUB_ACTIVE
-             and world.topic in hub.subscribers, "an active subscription", world.step)
+    stepping(world, lambda: world.sub() is not None and world.sub().state == SUB_ACTIVE
+             and world.topic in hub.subscribers, "an active subscription")
     request = hub.requests[0]
     assert request["hub.mode"] == "subscribe" and request["hub.topic"] == world.topic
     assert request["hub.callback"] == f"http://127.0.0.1:{world.web_port}/websub/blog"
@@ -280,8 +265,8 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     tampered = atom_feed(world.base, hub.url, [("forged", "Armenia forged story")])
     assert hub.publish(world.topic, tampered, tamper=True) == 202
     assert hub.publish(world.topic, pushed, method="sha512") == 202
-    wait_for(lambda: len(world.alerts()) >= 1, "the pushed entry's alert")
-    wait_for(world.idle, "the push runner to finish")
+    wait_for(lambda: len(world.alerts()) >= 1, what="the pushed entry's alert")
+    wait_for(world.idle, what="the push runner to finish")
     assert len(world.alerts()) == 1
     assert b"/pushed" in world.alerts()[0] and b"forged" not in world.alerts()[0]
 
@@ -289,9 +274,9 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     world.serve_feed()
     polled_before = world.rt.store.source_state("blog").last_poll
     world.rt.store.schedule("blog", 0.0)
-    wait_for(lambda: (world.rt.store.source_state("blog").last_poll or 0) > polled_before,
-             "the safety-net poll", world.step)
-    wait_for(world.idle, "the poll to finish")
+    stepping(world, lambda: (world.rt.store.source_state("blog").last_poll or 0) > polled_before,
+             "the safety-net poll")
+    wait_for(world.idle, what="the poll to finish")
     assert world.rt.store.source_state("blog").new == 0 and len(world.alerts()) == 1
     due_in = world.rt.store.scheduled()["blog"] - time.time()
     assert 7000 < due_in <= 7200  # relaxed to websub_poll_every while the hub pushes
@@ -299,16 +284,16 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     # Renewal: when its time comes, the same secret is asked for again and verified.
     before = world.sub()
     world.rt.store.put_subscription(before.but(check_at=time.time() - 1), replaces=before.revision)
-    wait_for(lambda: len(hub.requests) >= 2 and world.sub().state == SUB_ACTIVE
-             and world.sub().expires_at > before.expires_at, "the renewal", world.step)
+    stepping(world, lambda: len(hub.requests) >= 2 and world.sub().state == SUB_ACTIVE
+             and world.sub().expires_at > before.expires_at, "the renewal")
     assert hub.requests[1]["hub.mode"] == "subscribe"
     assert hub.requests[1]["hub.secret"] == before.secret == world.sub().secret
 
     # websub: false unsubscribes; the record stays (the source is still polled).
     world.write_config(websub=False)
     assert world.rt.reload_if_changed(every=0)
-    wait_for(lambda: world.sub().state == SUB_DISCOVERED and world.sub().check_at is None
-             and world.topic not in hub.subscribers, "the unsubscription", world.step)
+    stepping(world, lambda: world.sub().state == SUB_DISCOVERED and world.sub().check_at is None
+             and world.topic not in hub.subscribers, "the unsubscription")
     assert hub.requests[-1]["hub.mode"] == "unsubscribe"
     assert hub.verifications[-1].mode == "unsubscribe" and hub.verifications[-1].echoed
     assert world.topic not in hub.subscribers
@@ -320,13 +305,13 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     # A removed source's record goes.
     world.write_config(removed=True)
     assert world.rt.reload_if_changed(every=0)
-    wait_for(lambda: world.sub() is None, "the record of a removed source to go", world.step)
+    stepping(world, lambda: world.sub() is None, "the record of a removed source to go")
 
 
 def test_a_hub_that_refuses_is_retried_later_and_polling_stays_as_it_was(world):
     world.hub.server.routes["/hub"] = (500, {"Content-Type": "text/plain"}, b"down")
-    wait_for(lambda: world.sub() is not None and world.sub().failures == 1,
-             "the refused subscription", world.step)
+    stepping(world, lambda: world.sub() is not None and world.sub().failures == 1,
+             "the refused subscription")
     sub = world.sub()
     assert sub.state == SUB_DISCOVERED and sub.last_error == "hub refused subscribe: http 500"
     assert 250 < sub.check_at - time.time() <= 300  # backing off

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 from requests.utils import parse_header_links
@@ -50,20 +52,25 @@ def _http_url(value: object, base: str) -> str | None:
     return url if url and url.startswith(("http://", "https://")) else None
 
 
+def _pick(links: Iterable[tuple[object, object]], base: str) -> tuple[list[str | None], str | None]:
+    """The hub URLs and the first self URL among (rel, href) pairs."""
+    hubs: list[str | None] = []
+    topic = None
+    for rel, href in links:
+        rels = set(str(rel or "").lower().split())
+        if "hub" in rels:
+            hubs.append(_http_url(href, base))
+        if "self" in rels and topic is None:
+            topic = _http_url(href, base)
+    return hubs, topic
+
+
 def _from_headers(response: FetchResponse) -> tuple[list[str | None], str | None]:
     value = response.headers.get("link")
     if not value:
         return [], None
-    hubs: list[str | None] = []
-    topic = None
-    for link in parse_header_links(value[:16384]):
-        rels = set(str(link.get("rel", "")).lower().split())
-        url = _http_url(link.get("url"), response.url)
-        if "hub" in rels:
-            hubs.append(url)
-        if "self" in rels and topic is None:
-            topic = url
-    return hubs, topic
+    links = parse_header_links(value[:16384])
+    return _pick(((link.get("rel"), link.get("url")) for link in links), response.url)
 
 
 def _from_body(response: FetchResponse) -> tuple[list[str | None], str | None]:
@@ -74,21 +81,17 @@ def _from_body(response: FetchResponse) -> tuple[list[str | None], str | None]:
         hubs = [_http_url(hub.get("url"), response.url) for hub in feed.get("hubs") or ()
                 if isinstance(hub, dict) and str(hub.get("type", "")).lower() == "websub"]
         return hubs, _http_url(feed.get("feed_url"), response.url)
-    hubs: list[str | None] = []
-    topic = None
     # Entities are neither resolved nor fetched: the poll already refused declarations.
     events = etree.iterparse(io.BytesIO(response.body), events=("start",), resolve_entities=False,
                              no_network=True, huge_tree=False, recover=True)
+    return _pick(_head_links(events), response.url)
+
+
+def _head_links(events: Iterable[tuple[str, Any]]) -> Iterator[tuple[object, object]]:
+    """(rel, href) of the <link> elements before the first item or entry."""
     for count, (_, element) in enumerate(events):
         name = etree.QName(element).localname if isinstance(element.tag, str) else ""
         if name in ("item", "entry") or count > MAX_HEAD_ELEMENTS:
-            break
-        if name != "link":
-            continue
-        rels = set((element.get("rel") or "").lower().split())
-        url = _http_url(element.get("href"), response.url)
-        if "hub" in rels:
-            hubs.append(url)
-        if "self" in rels and topic is None:
-            topic = url
-    return hubs, topic
+            return
+        if name == "link":
+            yield element.get("rel"), element.get("href")
