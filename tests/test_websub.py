@@ -168,8 +168,9 @@ def test_pushes_need_a_live_subscription_and_a_bounded_body(callback_app):
 class World:
     """Site, hub, webhook receiver and `newswatch web` on loopback; the worker in-process."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, redis_url: str = "") -> None:
         self.folder = folder
+        self.redis_url = redis_url
         self.site = HTTPServer().start()
         self.hub = LocalHub().start()
         self.receiver = HTTPServer().start()
@@ -203,7 +204,8 @@ class World:
             "topics": [{"id": "armenia", "query": "armenia", "channels": ["hook"]}],
             "channels": [{"id": "hook", "type": "webhook", "url": self.receiver.url("/hook"),
                           "retry": {"backoff": "1s", "max_backoff": "2s", "max_age": "1h"}}],
-            "settings": {"state_path": str(self.folder / "state.db"),
+            "settings": {"state_path": str(self.folder / "state.db"), "redis_url": self.redis_url,
+                         "tick_every": "1s",
                          "allow_private_networks": True, "fetch_timeout": "5s",
                          "per_host_interval": 0, "public_url": f"http://127.0.0.1:{self.web_port}",
                          "websub_poll_every": "2h"},
@@ -326,3 +328,31 @@ def test_push_job_reads_base64_bodies_like_a_poll(world):
                        world.topic)
     assert bad.status == "error" and bad.error.startswith("bad push")
     assert receive_push(world.rt, "gone", "", None, world.topic).status == "skipped"
+
+
+def test_distributed_the_web_service_hands_pushes_to_the_celery_workers(
+        tmp_path, redis_url, celery_bin):
+    """Worker and beat as compose runs them: beat's tick finds and subscribes the hub, the
+    hub verifies on `newswatch web`, which hands the push to a worker, which alerts."""
+    from conftest import subprocess_env
+    from processes import CeleryProcesses
+
+    world = World(tmp_path, redis_url=redis_url)
+    processes = CeleryProcesses(celery_bin, subprocess_env(NEWSWATCH_CONFIG=str(tmp_path)), tmp_path)
+    try:
+        processes.worker("worker", concurrency=2)
+        processes.beat()
+        wait_for(lambda: world.topic in world.hub.subscribers, timeout=90,
+                 what="the workers' subscription, verified on the callback")
+        assert world.sub().state == SUB_ACTIVE
+        world.entries.append(("pushed", "Armenia and Azerbaijan sign"))
+        assert world.hub.publish(world.topic, atom_feed(world.base, world.hub.url,
+                                                        world.entries[-1:])) == 202
+        wait_for(world.alerts, timeout=60, what="the pushed entry's alert from the worker")
+        wait_for(lambda: "task=websub_push source=blog status=ok" in processes.log("worker"),
+                 timeout=30, what="the push's summary line")
+        assert len(world.alerts()) == 1 and b"/pushed" in world.alerts()[0]
+        assert world.app.config["websub_pushes"]._target.__class__.__name__ == "CeleryHandOff"
+    finally:
+        processes.stop_all()
+        world.close()
