@@ -8,6 +8,7 @@ import base64
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -356,3 +357,37 @@ def test_distributed_the_web_service_hands_pushes_to_the_celery_workers(
     finally:
         processes.stop_all()
         world.close()
+
+
+def test_a_hub_that_never_verifies_or_denies_costs_a_retry_later(world):
+    world.hub.verifies = False
+    stepping(world, lambda: world.sub() is not None and world.sub().state == SUB_SUBSCRIBING,
+             "the subscription request")
+    assert len(world.hub.requests) == 1
+    # Its verification deadline passes: one failure, and a retry after a back-off.
+    pending = world.sub()
+    world.rt.store.put_subscription(pending.but(check_at=time.time() - 1), replaces=pending.revision)
+    stepping(world, lambda: world.sub().failures == 1, "the verification timeout")
+    sub = world.sub()
+    assert sub.state == SUB_DISCOVERED and sub.secret == ""
+    assert sub.last_error == "the hub never verified the subscription" and sub.check_at > time.time()
+    # Retried: this time the hub denies it (§5.2), which is one more failure.
+    world.rt.store.put_subscription(sub.but(check_at=time.time() - 1), replaces=sub.revision)
+    stepping(world, lambda: len(world.hub.requests) == 2 and world.sub().state == SUB_SUBSCRIBING,
+             "the second request")
+    callback = world.hub.requests[1]["hub.callback"]
+    query = {"hub.mode": "denied", "hub.topic": world.topic, "hub.reason": "not allowed"}
+    with urllib.request.urlopen(f"{callback}?{urllib.parse.urlencode(query)}", timeout=10) as answer:
+        assert answer.status == 200
+    sub = world.sub()
+    assert (sub.state, sub.failures, sub.last_error) == (SUB_DISCOVERED, 2, "denied by the hub: not allowed")
+    assert 500 < sub.check_at - time.time() <= 600  # 5 min, doubled
+
+
+def test_a_hub_on_a_private_address_is_refused_like_any_fetch():
+    from worker.fetch import Fetcher, FetchError
+    from worker.models import Settings
+
+    with Fetcher(Settings()) as fetcher, pytest.raises(FetchError) as refused:
+        fetcher.post_form("http://127.0.0.1:9/hub", {"hub.mode": "subscribe"})
+    assert refused.value.reason == "blocked address 127.0.0.1"
