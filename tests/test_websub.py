@@ -150,6 +150,8 @@ def test_verification_echoes_only_for_the_subscription_asked_for(callback_app):
     assert 3500 < sub.expires_at - time.time() <= 3600
     assert sub.expires_at - 86400 < sub.check_at < sub.expires_at  # renewed before it ends
     assert client.get("/").status_code == 401  # the status page still needs the password
+    page = client.get("/", headers={"Authorization": "Basic " + base64.b64encode(b"newswatch:pw").decode()})
+    assert page.status_code == 200 and "live until" in page.get_data(as_text=True)
 
 
 def test_pushes_need_a_live_subscription_and_a_bounded_body(callback_app):

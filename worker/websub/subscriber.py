@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from ..fetch import FetchError
 from ..logs import summary
@@ -142,3 +143,17 @@ def _failed(rt: Runtime, sub: Subscription, error: str, now: float) -> str:
     summary("websub", logging.WARNING, source=sub.source_id, status="error", hub=sub.hub,
             failures=failures, error=error, retry_in_s=int(retry - now))
     return "error"
+
+
+def describe(sub: Subscription | None, now: float, when: Callable[[float], str]) -> str:
+    """One line on the status page: where a source's subscription stands."""
+    if sub is None:
+        return ""
+    if sub.receives:
+        text = f"live until {when(sub.expires_at or now)}"
+        return text + (" (renewing)" if sub.state == SUB_RENEWING else "")
+    if sub.state in (SUB_SUBSCRIBING, SUB_UNSUBSCRIBING):
+        return f"{sub.state}: waiting for the hub"
+    if sub.last_error:
+        return f"not subscribed: {sub.last_error}"
+    return "hub found, not subscribed" if sub.check_at is None else "hub found, subscribing soon"
