@@ -17,6 +17,15 @@ Paths:
   GET  /__stats     JSON counters (polled by the orchestrator while it runs)
   GET  /__log       JSON: every /f/ request (source, start time, status, window) and every alert
 
+With --full-text, every source lives on one of --hosts loopback addresses (127.0.0.2 …),
+its feed and its article pages alike, as a news site would; item links point at
+  GET  /read/s<i>/n<seq>/<slug>   the article page (logged; `?bare` for the bare loop, not logged)
+  GET  /robots.txt                allows everything (counted)
+Article pages are real news pages from ../shared/data (JSON-LD removed, <title> and the
+publication date replaced, the item's own paragraphs put before the page's longest
+paragraph, so the text a reader would see carries the item); a synthetic page of
+realistic size when that folder is absent.
+
 Even-numbered sources never send validators and always answer 200 with the window moved
 by 2 new items since their previous 200; odd-numbered ones send ETag and Last-Modified,
 answer 304 to a matching conditional request, and never change.
@@ -26,12 +35,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import random
 import re
 import sys
 import time
 from email.utils import formatdate
+from pathlib import Path
 
 ITEMS_PER_FEED = 50
 NEW_PER_POLL = 2  # new items an even-numbered (200) source adds per poll
@@ -89,8 +100,9 @@ def is_alert_item(source: int, seq: int) -> bool:
     return (source * 37 + seq * 11) % ALERT_ONE_IN == 0
 
 
-def render_item(source: int, seq: int, published: float) -> bytes:
-    """One ~1.2 KB RSS item whose text is unique, so near-duplicate detection never merges two."""
+def item_text(source: int, seq: int) -> tuple[str, list[str]]:
+    """The title and sentences of item `seq` of `source`: unique, so near-duplicate
+    detection never merges two, and the planted alert items mention the topic."""
     # A multiplicative hash instead of random.Random(seed): seeding a Mersenne Twister per
     # item would make pre-rendering 500,000 items take half a minute.
     state = (source * 1_000_003 + seq) * 0x9E3779B97F4A7C15 % (1 << 64)
@@ -104,8 +116,25 @@ def render_item(source: int, seq: int, published: float) -> bytes:
     if is_alert_item(source, seq):
         title = f"Armenia dan Azerbaijan: {title}"
         sentences.insert(1, _ALERT_SENTENCES[seq % len(_ALERT_SENTENCES)])
+    return title, sentences
+
+
+def host_of(source: int, hosts: int) -> str:
+    """The loopback address a source's site lives on (--full-text): 127.0.0.2 onwards."""
+    index = source % hosts + 2
+    return f"127.0.{index // 256}.{index % 256}"
+
+
+def site(source: int, hosts: int, port: int) -> str:
+    """The base URL of a source's site: a made-up domain, or a loopback host for --full-text."""
+    return f"http://{host_of(source, hosts)}:{port}" if hosts else f"https://berita{source % 97}.example.id"
+
+
+def render_item(source: int, seq: int, published: float, base: str) -> bytes:
+    """One ~1.2 KB RSS item."""
+    title, sentences = item_text(source, seq)
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
-    link = f"https://berita{source % 97}.example.id/read/s{source}/n{seq}/{slug}"
+    link = f"{base}/read/s{source}/n{seq}/{slug}"
     return (
         f"<item><title>{title}</title><link>{link}</link>"
         f"<guid isPermaLink=\"true\">{link}</guid>"
@@ -118,8 +147,10 @@ def render_item(source: int, seq: int, published: float) -> bytes:
 class Feeds:
     """Every source's items, rendered once up front so answering costs almost no CPU."""
 
-    def __init__(self, sources: int, extra_items: int) -> None:
-        base = 1_795_000_000.0
+    def __init__(self, sources: int, extra_items: int, hosts: int = 0, port: int = 0) -> None:
+        # Ten minutes apart, the newest published just now: a new source's first poll sees
+        # a backlog of hours, as a news site's feed carries (settings.backlog_window).
+        base = self.base = time.time() - 600 * ITEMS_PER_FEED
         self.head: list[bytes] = []
         self.items: list[list[bytes]] = []  # oldest first
         self.static: dict[int, bytes] = {}  # odd sources: the full body, never changes
@@ -128,11 +159,12 @@ class Feeds:
                 '<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
                 f"<title>Berita {source} - Nasional</title>"
-                f"<link>https://berita{source % 97}.example.id/</link>"
+                f"<link>{site(source, hosts, port)}/</link>"
                 "<description>Berita terkini hari ini</description><language>id-ID</language>"
             ).encode())
             count = ITEMS_PER_FEED + (extra_items if source % 2 == 0 else 0)
-            self.items.append([render_item(source, seq, base + 600 * seq) for seq in range(count)])
+            self.items.append([render_item(source, seq, base + 600 * seq, site(source, hosts, port))
+                               for seq in range(count)])
             if source % 2 == 1:
                 self.static[source] = self.body(source, 0)
         self.rotations = [0] * sources  # 200 answers given per source on /f/
@@ -144,9 +176,60 @@ class Feeds:
         return self.head[source] + b"".join(reversed(items[lo:hi])) + b"</channel></rss>"
 
 
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# Pages that mention the topic would raise alerts no planted item asked for.
+_TOPIC_WORDS = re.compile(rb"armeni|azerbai|karabakh|yerevan|baku", re.IGNORECASE)
+_JSON_LD = re.compile(rb"<script[^>]*application/ld\+json.*?</script>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(rb"<title[^>]*>.*?</title>", re.IGNORECASE | re.DOTALL)
+_DATE_META = re.compile(rb"<meta[^>]+(?:published|date)[^>]*>", re.IGNORECASE)
+_PARAGRAPH = re.compile(rb"<p[\s>].*?</p>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(rb"<[^>]+>")
+
+
+class Pages:
+    """Article pages built from real news pages: (head, before, after) pieces per template,
+    so serving a page is three joins and two small formats."""
+
+    def __init__(self, limit: int = 120) -> None:
+        self.templates: list[tuple[bytes, bytes, bytes]] = []
+        files = sorted(DATA.glob("indonesian-pages/html/*.html")) + sorted(DATA.glob("extraction-dev/html/*.gz"))
+        for path in files:
+            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            if len(raw) < 20_000 or _TOPIC_WORDS.search(raw):
+                continue
+            raw = _DATE_META.sub(b"", _JSON_LD.sub(b"", raw))
+            title = _TITLE.search(raw)
+            paragraphs = list(_PARAGRAPH.finditer(raw))
+            if not title or not paragraphs:
+                continue
+            longest = max(paragraphs, key=lambda m: len(_TAG.sub(b"", m.group(0))))
+            if longest.start() < title.end():
+                continue
+            self.templates.append((raw[:title.start()], raw[title.end():longest.start()], raw[longest.start():]))
+            if len(self.templates) >= limit:
+                break
+        if not self.templates:  # no shared data: a synthetic page of a news site's size and shape
+            clutter = b"".join(b'<li><a href="/k/%d">Berita terkait nomor %d</a></li>' % (i, i) for i in range(400))
+            self.templates.append((b"<!doctype html><html><head>",
+                                   b"</head><body><nav><ul>" + clutter + b"</ul></nav><main><article>",
+                                   b"</article></main><footer>" + clutter + b"</footer></body></html>"))
+
+    def render(self, source: int, seq: int, published: float) -> bytes:
+        head, before, after = self.templates[(source * 31 + seq) % len(self.templates)]
+        title, sentences = item_text(source, seq)
+        meta = (f'<title>{title}</title><meta property="article:published_time" '
+                f'content="{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(published))}">')
+        body = "".join(f"<p>{sentence}</p>" for sentence in sentences)
+        return head + meta.encode() + before + f"<h1>{title}</h1>{body}".encode() + after
+
+
 class Server:
-    def __init__(self, feeds: Feeds, latency: float, slow_every: int = 0, slow_latency: float = 0.0) -> None:
+    def __init__(self, feeds: Feeds, latency: float, slow_every: int = 0, slow_latency: float = 0.0,
+                 pages: Pages | None = None) -> None:
         self.feeds = feeds
+        self.pages = pages
+        self.page_log: list[tuple[int, int, float]] = []  # source, seq, start
+        self.robots = 0
         self.latency = latency
         self.slow_every, self.slow_latency = slow_every, slow_latency
         self.polls: list[tuple[int, float, int, int]] = []  # source, start, status, window lo
@@ -197,6 +280,11 @@ class Server:
             source = int(path[3:].split(".", 1)[0])
             await asyncio.sleep(self.slow_latency if self.is_slow(source) else self.latency)
             return self.feed(source, path[1] == "f", headers, started)
+        if path.startswith("/read/") and self.pages is not None:
+            return await self.page(path, started)
+        if path == "/robots.txt":
+            self.robots += 1
+            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
         if method == "POST" and path.startswith("/hook"):
             arrived = time.time()
             try:
@@ -207,12 +295,24 @@ class Server:
             return 200, {"Content-Type": "text/plain"}, b"ok"
         if path == "/__stats":
             stats = {"polls": len(self.polls), "alerts": len(self.alerts), "bare": self.bare,
-                     "errors": self.errors}
+                     "errors": self.errors, "pages": len(self.page_log), "robots": self.robots}
             return 200, {"Content-Type": "application/json"}, json.dumps(stats).encode()
         if path == "/__log":
-            data = {"polls": self.polls, "alerts": self.alerts}
+            data = {"polls": self.polls, "alerts": self.alerts, "pages": self.page_log}
             return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
         return 404, {"Content-Type": "text/plain"}, b"not found"
+
+    async def page(self, path: str, started: float) -> tuple[int, dict[str, str], bytes]:
+        match = ARTICLE_URL.match(path)
+        assert self.pages is not None
+        if not match:
+            return 404, {"Content-Type": "text/plain"}, b"no such page"
+        source, seq = int(match.group(1)), int(match.group(2))
+        await asyncio.sleep(self.latency)
+        if not path.endswith("?bare"):
+            self.page_log.append((source, seq, started))
+        html = self.pages.render(source, seq, self.feeds.base + 600 * seq)
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, html
 
     def feed(self, source: int, logged: bool, headers: dict[str, str],
              started: float) -> tuple[int, dict[str, str], bytes]:
@@ -248,14 +348,21 @@ async def main() -> None:
     parser.add_argument("--slow-every", type=int, default=0, help="about 1 source in N answers slowly")
     parser.add_argument("--slow-latency", type=float, default=5.0, help="seconds a slow source takes")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--hosts", type=int, default=0,
+                        help="full text: sites on this many loopback addresses, serving article pages")
     args = parser.parse_args()
-    server = Server(Feeds(args.sources, args.extra_items), args.latency, args.slow_every, args.slow_latency)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", args.port, backlog=4096,
-                                          limit=1 << 20)
+    listener = await asyncio.start_server(lambda r, w: server.handle(r, w), "127.0.0.1", args.port,
+                                          backlog=4096, limit=1 << 20)
     port = listener.sockets[0].getsockname()[1]
+    # Every site's address on the same port, so a source's URL follows from its number.
+    listeners = [listener] + [
+        await asyncio.start_server(lambda r, w: server.handle(r, w), host_of(index, args.hosts), port,
+                                   backlog=1024, limit=1 << 20)
+        for index in range(args.hosts)]
+    server = Server(Feeds(args.sources, args.extra_items, args.hosts, port), args.latency, args.slow_every,
+                    args.slow_latency, Pages() if args.hosts else None)
     print(f"ready {port}", flush=True)  # the orchestrator waits for this line
-    async with listener:
-        await listener.serve_forever()
+    await asyncio.gather(*(each.serve_forever() for each in listeners))
 
 
 if __name__ == "__main__":

@@ -213,3 +213,29 @@ def test_history_off_records_nothing(tmp_path):
     assert not recorder.enabled
     assert recorder.record(make("a", "t"), [], []) is False
     assert not (tmp_path / "s.db").exists()
+
+
+def test_several_articles_recorded_at_once_come_back_each_and_a_repeat_replaces(history):
+    history.record_many([(make("m1", "One", "first text"), [], [], T0),
+                         (make("m2", "Two", "second text"), [], [("t", "c", "al-9")], T0 + 1),
+                         (make("m1", "One again", "first text"), [], [], T0 + 2)])
+    stored = {s.article.id: s for s in history.articles(T0 - DAY)}
+    assert sorted(stored) == ["m1", "m2"]
+    assert stored["m1"].article.title == "One again" and stored["m2"].alerts == {"t": ["al-9"]}
+
+
+def test_a_batch_is_written_once_at_its_end(tmp_path):
+    written: list[int] = []
+
+    class Counting:
+        def record_many(self, items):
+            written.append(len(items))
+
+    recorder = HistoryRecorder(lambda: Counting(), keep=DAY, what="test")
+    with recorder.batch():
+        for n in range(5):
+            assert recorder.record(make(f"b{n}", "t"), [], [])
+        assert written == [], "nothing is written before the batch ends"
+    assert written == [5]
+    recorder.record(make("after", "t"), [], [])
+    assert written == [5, 1]

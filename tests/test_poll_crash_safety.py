@@ -142,10 +142,10 @@ def test_a_failed_entry_keeps_the_feed_unconditional_until_it_succeeds(tmp_path,
     runtime = Runtime(config, DropJobs())
     real = poll.build_article
 
-    def broken_on_story_3(rt, source, entry):
+    def broken_on_story_3(rt, source, entry, page=None):
         if entry.url.endswith("story-3"):
             raise RuntimeError("page parser bug")
-        return real(rt, source, entry)
+        return real(rt, source, entry, page)
 
     monkeypatch.setattr(poll, "build_article", broken_on_story_3)
     try:
@@ -172,12 +172,12 @@ def test_entries_a_failed_poll_never_reached_are_released_at_once(tmp_path, site
     real = poll.process_entry
     calls = []
 
-    def store_gone_on_the_third(rt, source, entry):
+    def store_gone_on_the_third(rt, source, entry, page=None):
         calls.append(entry.url)
         if len(calls) == 3:
             # The store failing, not the entry: the whole poll fails.
             raise sqlite3.OperationalError("database is locked")
-        return real(rt, source, entry)
+        return real(rt, source, entry, page)
 
     monkeypatch.setattr(poll, "process_entry", store_gone_on_the_third)
     try:

@@ -100,3 +100,29 @@ def test_continuous_mode_logs_one_cycle_line_per_period(tmp_path):
     cycles = [line for line in run.log().splitlines() if "task=cycle" in line]
     assert all("period_s=2" in line and "sources=1" in line for line in cycles)
     assert any("polled=" in line and "polled=0" not in line for line in cycles)
+
+
+def test_a_source_due_before_the_middle_of_the_next_tick_is_handed_out_now(tmp_path):
+    sources = (Source(id="soon", url="https://example.org/a", every=300),
+               Source(id="later", url="https://example.org/b", every=300))
+    config = Config(sources, (), (), Settings(state_path=str(tmp_path / "state.db"), tick_every=10.0))
+    recorder = Recorder()
+    runtime = Runtime(config, recorder)
+    try:
+        runtime.store.schedule_new("soon", 1_000.0 + 4.0)   # before now + tick/2
+        runtime.store.schedule_new("later", 1_000.0 + 6.0)  # after it: the next tick's
+        schedule.tick(runtime, now=1_000.0)
+        assert [args[0] for job, args in recorder.jobs if job == "poll_source"] == ["soon"]
+    finally:
+        runtime.close()
+
+
+def test_the_next_due_time_counts_from_the_hand_out_not_from_the_queue():
+    from worker.poll import next_due_at
+
+    # Handed out at 1000, run at 1004 after waiting for a worker: due again at 1300, not 1304.
+    assert next_due_at(1_000.0, 1_004.0, 300.0, catch_up=5.0) == 1_300.0
+    # Waited far longer (the workers are behind): no catching up, a whole interval from the run.
+    assert next_due_at(1_000.0, 1_250.0, 300.0, catch_up=5.0) == 1_545.0
+    # Run without a hand-out (the CLI's `poll`): from its start.
+    assert next_due_at(None, 1_004.0, 300.0, catch_up=5.0) == 1_304.0

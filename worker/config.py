@@ -30,7 +30,7 @@ CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history"}
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -450,6 +450,9 @@ class _Validator:
                     values[key] = self.interval(child, name, default, allow_zero=key in ZERO_OK_SETTINGS)
                 elif isinstance(default, int):
                     values[key] = int(self.number(child, name, default))
+                    if values[key] < 0:
+                        self.problem(child, name, f"must be 0 or more, not {values[key]}")
+                        values[key] = default
                 else:
                     values[key] = self.text(child, name) or default
         redis_url = values.get("redis_url") or ""

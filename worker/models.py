@@ -91,6 +91,12 @@ class Settings:
     cycle_log_every: float = 60.0  # one `task=cycle` line per period with what was done
     per_host_interval: float = 1.0  # politeness: minimum time between requests to one host
     per_host_concurrency: int = 2
+    # A source's first poll (a new source, or a fresh install) fetches article pages only for
+    # its newest `backlog_pages` entries published within `backlog_window`; the rest of its
+    # backlog is matched on the feed's own text. Later polls fetch a page for every new entry.
+    backlog_window: float = 24 * 3600.0
+    backlog_pages: int = 3
+    page_fetch_concurrency: int = 4  # a poll's article pages fetched at once (per-host limits hold)
     metrics_port: int = 0  # Prometheus /metrics on this port; 0 turns the endpoint off
     metrics_address: str = "127.0.0.1"
     near_duplicate_hold: float = 0.0  # wait this long before an instant alert so that

@@ -7,8 +7,12 @@ Crash safety: see poll_source and claim_new_entries.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from . import dedup, metrics
 from .alerting import match_and_alert
@@ -85,8 +89,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
             result.status = "not_modified"
         result.entries = len(listing.entries)
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
-        for entry, key in claimed:
-            (done if _process_counted(rt, source, entry, result) else failed).append(key)
+        process_claimed(rt, source, claimed, result, done, failed, first_poll=state.last_poll is None)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0
@@ -106,7 +109,8 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
     every = polling_interval(rt, source, listing)  # WebSub: relaxed while a hub pushes
-    next_due = now + next_poll_interval(every, failures, server_wait)
+    next_due = next_due_at(claimed_at, now, next_poll_interval(every, failures, server_wait),
+                           catch_up=rt.config.settings.tick_every)
     if result.busy:
         # Entries held by a poll that may have died (a prefork child killed, its message
         # requeued at once): come back when its claims have run out, not a whole interval on.
@@ -136,6 +140,16 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         ms=ms_since(started),
     )
     return result
+
+
+def next_due_at(claimed_at: float | None, started: float, interval: float, catch_up: float) -> float:
+    """The next poll's due time: one interval after the scheduler handed this poll out, so
+    the moments it waited for a tick and for a free worker are not added to every cycle;
+    but when it waited longer than `catch_up` (the workers are behind), one interval after
+    it ran: an overloaded cluster must not be handed its polls closer together."""
+    if claimed_at is None:
+        return started + interval
+    return max(claimed_at, started - catch_up) + interval
 
 
 def next_poll_interval(every: float, failures: int, server_wait: float) -> float:
@@ -168,10 +182,98 @@ def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
             if state == ENTRY_NEW]
 
 
-def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, result: PollResult) -> bool:
+def process_claimed(rt: Runtime, source: Source, claimed: list[tuple[FeedEntry, str]],
+                    result: PollResult, done: list[str], failed: list[str],
+                    first_poll: bool = False) -> None:
+    """Turn claimed entries into articles and alerts (their pages fetched a few ahead, their
+    history written in one batch), adding each key to `done` or `failed` as it goes, so a
+    caller that sees this raise half way knows which claims to release. Polls and WebSub
+    pushes (worker/websub/push.py) both come through here."""
+    wanted = pages_to_fetch(rt, source, [entry for entry, _ in claimed], first_poll)
+    with PageFetches(rt, source, wanted) as pages, rt.history.batch():
+        for entry, key in claimed:
+            page = pages.result(entry.url)
+            (done if _process_counted(rt, source, entry, page, result) else failed).append(key)
+
+
+def pages_to_fetch(rt: Runtime, source: Source, entries: list[FeedEntry], first_poll: bool) -> list[str]:
+    """The entries whose article page this poll fetches: every new one of a `full_text`
+    source, except on its first poll, when the backlog a feed carries (often 50 entries,
+    days of them) would flood the site and the worker: then only the newest
+    `backlog_pages` published within `backlog_window` (an undated entry counts as new);
+    the rest are matched on the feed's own text."""
+    if not source.full_text:
+        return []
+    if not first_poll:
+        return [entry.url for entry in entries]
+    settings = rt.config.settings
+    oldest = datetime.now(UTC).timestamp() - settings.backlog_window
+    recent = [entry for entry in entries
+              if entry.published is None or entry.published.timestamp() >= oldest]
+    # Newest first; undated entries keep the feed's own order (newest first in practice).
+    recent.sort(key=lambda entry: -entry.published.timestamp() if entry.published else 0.0)
+    return [entry.url for entry in recent[:max(0, settings.backlog_pages)]]
+
+
+class PageFetches:
+    """A poll's article pages, fetched a few at a time ahead of the entry being processed:
+    a poll waits on its slowest page rather than on the sum of them. The per-host limits
+    still hold (the fetcher applies them); pages the poll will not use are not fetched."""
+
+    def __init__(self, rt: Runtime, source: Source, urls: list[str]) -> None:
+        self.rt, self.source = rt, source
+        self.width = max(1, rt.config.settings.page_fetch_concurrency)
+        self.waiting = list(dict.fromkeys(urls))  # in the order the poll will want them
+        self.futures: dict[str, Future[Article | None]] = {}
+        self._top_up()
+
+    def _top_up(self) -> None:
+        while self.waiting and len(self.futures) < self.width:
+            url = self.waiting.pop(0)
+            self.futures[url] = _page_pool().submit(fetch_page, self.rt, self.source, url)
+
+    def result(self, url: str) -> Article | None:
+        """The page of `url` (None: not wanted, or fetching it failed and was logged)."""
+        future = self.futures.pop(url, None)
+        if future is None:
+            if url not in self.waiting:
+                return None
+            self.waiting.remove(url)  # asked out of order: fetch it now
+            return fetch_page(self.rt, self.source, url)
+        self._top_up()
+        return future.result()
+
+    def __enter__(self) -> PageFetches:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # A poll that failed half way does not start pages it will not use, and those
+        # already running end on their own (the fetch timeout bounds them).
+        self.waiting.clear()
+        for future in self.futures.values():
+            future.cancel()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _page_pool() -> ThreadPoolExecutor:
+    """One pool per process, made on first use (after a prefork worker forked: threads do
+    not survive a fork). Its threads start as polls need them and are reused after."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = ThreadPoolExecutor(64, thread_name_prefix="page"), os.getpid()
+        return _pool
+
+
+def _process_counted(rt: Runtime, source: Source, entry: FeedEntry, page: Article | None,
+                     result: PollResult) -> bool:
     """Process one entry; a failing item is logged and retried next poll, never the others."""
     try:
-        outcome = process_entry(rt, source, entry)
+        outcome = process_entry(rt, source, entry, page)
     except Exception as error:
         if isinstance(error, rt.store.unavailable):
             raise  # the store is down: the whole poll failed, not this item
@@ -196,30 +298,38 @@ class EntryOutcome:
     alerts: int = 0
 
 
-def process_entry(rt: Runtime, source: Source, entry: FeedEntry) -> EntryOutcome:
-    """Parse one new entry (and its page), match topics, create alerts.
+def process_entry(rt: Runtime, source: Source, entry: FeedEntry,
+                  page: Article | None = None) -> EntryOutcome:
+    """Turn one new entry (and its parsed page, when one was fetched) into an article,
+    match topics, create alerts.
 
     Safe to run again on the same entry (a poll rerun after a crash): every alert it
     creates is keyed on (article, topic, channel) and the ledger creates each once.
     """
-    article = build_article(rt, source, entry)
+    article = build_article(rt, source, entry, page)
     return EntryOutcome(new=1, **match_and_alert(rt, article))
 
 
-def build_article(rt: Runtime, source: Source, entry: FeedEntry) -> Article:
-    from .fetch import FetchError
-    from .parser import ParseError, parse_entry, parse_html
+def build_article(rt: Runtime, source: Source, entry: FeedEntry, page: Article | None = None) -> Article:
+    """The entry normalised by the shared parser; the page, when there is one, wins for the body."""
+    from .parser import parse_entry
 
-    page = None
-    if source.full_text:
-        try:
-            if rt.fetcher.allowed_by_robots(entry.url):
-                response = rt.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
-                page = parse_html(response.body, response.url, content_type=response.content_type)
-            else:
-                log.info("robots.txt disallows %s; using the feed entry only", entry.url)
-        except (FetchError, ParseError) as error:
-            reason = getattr(error, "reason", None) or str(error)
-            summary("fetch_page", logging.WARNING, source=source.id, url=entry.url,
-                    status="error", error=reason)
     return parse_entry(entry, source, page)
+
+
+def fetch_page(rt: Runtime, source: Source, url: str) -> Article | None:
+    """Fetch and parse one entry's article page; None when robots.txt disallows it or it
+    failed (logged): the entry is then matched on the feed's own text."""
+    from .fetch import FetchError
+    from .parser import ParseError, parse_html
+
+    try:
+        if not rt.fetcher.allowed_by_robots(url):
+            log.info("robots.txt disallows %s; using the feed entry only", url)
+            return None
+        response = rt.fetcher.get(url, accept="text/html,application/xhtml+xml")
+        return parse_html(response.body, response.url, content_type=response.content_type)
+    except (FetchError, ParseError) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        summary("fetch_page", logging.WARNING, source=source.id, url=url, status="error", error=reason)
+        return None

@@ -119,17 +119,25 @@ def stored(body: bytes | memoryview, seen_at: float, matches: str | list,
 # --------------------------------------------------------------------------- contract
 
 
+# What `record` takes: article, its matches, its alerts (topic, channel, alert id), seen at.
+HistoryItem = tuple[Article, Sequence[Match], Sequence[AlertRef], float]
+
+
 class History(ABC):
     """Where parsed articles are kept for `settings.history` seconds."""
 
     # Errors meaning "the history store is unreachable or failing".
     unavailable: tuple[type[Exception], ...] = ()
 
-    @abstractmethod
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float) -> None:
         """Keep one parsed article (matched or not) with its matches and alert ids.
         Recording the same article again replaces it (a poll run again after a crash)."""
+        self.record_many([(article, matches, alerts, at)])
+
+    @abstractmethod
+    def record_many(self, items: Sequence[HistoryItem]) -> None:
+        """`record` for several articles (a poll's) in one transaction: one commit, not one each."""
 
     @abstractmethod
     def count(self, since: float | None = None) -> int:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from ..models import Article, Match
-from .base import AlertRef, History
+from .base import AlertRef, History, HistoryItem
 
 log = logging.getLogger("newswatch.history")
 
@@ -35,6 +36,7 @@ class HistoryRecorder:
         self._failing_since: float | None = None
         self._retry_at = 0.0
         self._next_expiry = 0.0
+        self._batch = threading.local()  # this thread's open batch, see batch()
 
     @property
     def enabled(self) -> bool:
@@ -77,14 +79,40 @@ class HistoryRecorder:
 
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float | None = None) -> bool:
-        """Keep one parsed article; False when history is off or unavailable."""
+        """Keep one parsed article; False when history is off or unavailable. Inside
+        `batch()` the article is kept when the batch ends (True: it was taken)."""
         if not self.enabled:
             return False
+        item = (article, matches, alerts, time.time() if at is None else at)
+        pending = getattr(self._batch, "items", None)
+        if pending is not None:
+            pending.append(item)
+            return True
+        return self._write([item])
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Articles recorded by this thread inside the block are written together at its
+        end, in one transaction: a poll's 50 new entries cost one commit, not 50. A
+        process that dies inside loses them, with the poll's seen marks (written after),
+        so the poll's rerun records them again."""
+        if not self.enabled or getattr(self._batch, "items", None) is not None:
+            yield  # off, or already inside a batch
+            return
+        self._batch.items = []
+        try:
+            yield
+        finally:
+            items, self._batch.items = self._batch.items, None
+            if items:
+                self._write(items)
+
+    def _write(self, items: list[HistoryItem]) -> bool:
         history = self._get()
         if history is None:
             return False
         try:
-            history.record(article, matches, alerts, time.time() if at is None else at)
+            history.record_many(items)
         except Exception as error:  # noqa: BLE001 - never let history stop a poll
             self._drop(error)
             return False

@@ -8,9 +8,8 @@ from typing import Any
 
 import psycopg
 
-from ..models import Article, Match
 from .base import (
-    AlertRef,
+    HistoryItem,
     StoredArticle,
     TermKey,
     indexed_words,
@@ -52,21 +51,21 @@ class PostgresHistory(SQLHistory):
 
     # ---------------------------------------------------------------- writing
 
-    def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
-               at: float) -> None:
-        values = article_values(article, matches, alerts, at) + (indexed_words(article),)
+    def record_many(self, items: Sequence[HistoryItem]) -> None:
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS[1:] + ("words",))
         conn = self._conn()
         with conn.transaction():
-            conn.execute(
-                f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) VALUES "
-                f"({', '.join(['%s'] * len(ARTICLE_COLUMNS))}, array_to_tsvector(%s::text[])) "
-                f"ON CONFLICT (article_id) DO UPDATE SET {updates}", values)
-            conn.execute("DELETE FROM history_alerts WHERE article_id = %s", (article.id,))
-            if alerts:
-                with conn.cursor() as cursor:
-                    cursor.executemany(INSERT_ALERT + "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                                       alert_values(article, alerts, at))
+            for article, matches, alerts, at in items:
+                values = article_values(article, matches, alerts, at) + (indexed_words(article),)
+                conn.execute(
+                    f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) VALUES "
+                    f"({', '.join(['%s'] * len(ARTICLE_COLUMNS))}, array_to_tsvector(%s::text[])) "
+                    f"ON CONFLICT (article_id) DO UPDATE SET {updates}", values)
+                conn.execute("DELETE FROM history_alerts WHERE article_id = %s", (article.id,))
+                if alerts:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(INSERT_ALERT + "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                           alert_values(article, alerts, at))
 
     def expire(self, before: float, limit: int) -> int:
         conn = self._conn()

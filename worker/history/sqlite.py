@@ -8,10 +8,9 @@ import zlib
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
-from ..models import Article, Match
 from ..store.sqlite import SQLiteStore
 from .base import (
-    AlertRef,
+    HistoryItem,
     StoredArticle,
     TermKey,
     indexed_words,
@@ -45,20 +44,20 @@ class SQLiteHistory(SQLHistory):
 
     # ---------------------------------------------------------------- writing
 
-    def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
-               at: float) -> None:
-        words = " ".join(indexed_words(article))
-        values = article_values(article, matches, alerts, at) + (zlib.compress(words.encode(), 6),)
+    def record_many(self, items: Sequence[HistoryItem]) -> None:
         with self._tx() as db:
-            self._delete_ids(db, [row[0] for row in db.execute(
-                "SELECT id FROM history_articles WHERE article_id = ?", (article.id,))])
-            cursor = db.execute(
-                f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) "
-                f"VALUES ({', '.join('?' * len(values))})", values)
-            db.execute("INSERT INTO history_words (rowid, words) VALUES (?, ?)",
-                       (cursor.lastrowid, words))
-            db.executemany(INSERT_ALERT.replace("INSERT", "INSERT OR IGNORE") + "(?, ?, ?, ?, ?)",
-                           alert_values(article, alerts, at))
+            for article, matches, alerts, at in items:
+                words = " ".join(indexed_words(article))
+                values = article_values(article, matches, alerts, at) + (zlib.compress(words.encode(), 6),)
+                self._delete_ids(db, [row[0] for row in db.execute(
+                    "SELECT id FROM history_articles WHERE article_id = ?", (article.id,))])
+                cursor = db.execute(
+                    f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) "
+                    f"VALUES ({', '.join('?' * len(values))})", values)
+                db.execute("INSERT INTO history_words (rowid, words) VALUES (?, ?)",
+                           (cursor.lastrowid, words))
+                db.executemany(INSERT_ALERT.replace("INSERT", "INSERT OR IGNORE") + "(?, ?, ?, ?, ?)",
+                               alert_values(article, alerts, at))
 
     @staticmethod
     def _delete_ids(db: sqlite3.Connection, ids: list[int]) -> None:

@@ -2,7 +2,7 @@
 
 The pushed body is read by the same feed reader as a polled one, and its entries are
 claimed, turned into articles and alerted by the same functions (poll.claim_new_entries,
-poll.process_entry) with the same seen marks: an entry pushed and later polled (or polled
+poll.process_claimed) with the same seen marks: an entry pushed and later polled (or polled
 while its push is being processed) is alerted once. An entry that fails here is released
 and picked up by the next poll.
 """
@@ -15,7 +15,7 @@ import time
 
 from ..fetch import FetchResponse
 from ..logs import ms_since, summary
-from ..poll import PollResult, _process_counted, claim_new_entries
+from ..poll import PollResult, claim_new_entries, process_claimed
 from ..runtime import Runtime
 from ..sources import SourceError, read_feed
 from ..store import EntryOutcomes
@@ -51,8 +51,7 @@ def receive_push(rt: Runtime, source_id: str, body_b64: str, content_type: str |
     done: list[str] = []
     failed: list[str] = []
     try:
-        for entry, key in claimed:
-            (done if _process_counted(rt, source, entry, result) else failed).append(key)
+        process_claimed(rt, source, claimed, result, done, failed)
     finally:
         # Claims this push never finished are released at once, for the next poll.
         finished = set(done) | set(failed)
