@@ -393,3 +393,19 @@ def test_a_hub_on_a_private_address_is_refused_like_any_fetch():
     with Fetcher(Settings()) as fetcher, pytest.raises(FetchError) as refused:
         fetcher.post_form("http://127.0.0.1:9/hub", {"hub.mode": "subscribe"})
     assert refused.value.reason == "blocked address 127.0.0.1"
+
+
+def test_a_pushed_entry_of_a_full_text_source_is_read_from_its_page(world):
+    from conftest import TESTS
+
+    world.write_config(full_text=True)
+    assert world.rt.reload_if_changed(every=0)
+    page = (TESTS / "fixtures" / "kompas_article.html").read_bytes()
+    world.site.routes["/berita"] = (200, {"Content-Type": "text/html; charset=utf-8"}, page)
+    stepping(world, lambda: world.topic in world.hub.subscribers, "the subscription")
+    # The feed's own text says nothing of the topic: only the page does.
+    assert world.hub.publish(world.topic, atom_feed(world.base, world.hub.url,
+                                                    [("berita", "Berita hari ini")])) == 202
+    wait_for(world.alerts, what="the alert found in the pushed entry's page")
+    assert any(r.path == "/berita" for r in world.site.requests)
+    assert b"/berita" in world.alerts()[0]

@@ -47,7 +47,9 @@ class LocalRunner:
         from ..runtime import Runtime
 
         self.dispatcher = EmbeddedDispatcher(threads=2)
-        self.runtime = Runtime(config, self.dispatcher, config_path=config_path)
+        # Read afresh: the files may have changed since the web service started.
+        self.runtime = (Runtime.load(config_path, self.dispatcher) if config_path
+                        else Runtime(config, self.dispatcher))
         self.dispatcher.runtime = self.runtime
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="websub-push", daemon=True)
