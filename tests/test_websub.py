@@ -363,7 +363,8 @@ def test_distributed_the_web_service_hands_pushes_to_the_celery_workers(
 
 def test_a_hub_that_never_verifies_or_denies_costs_a_retry_later(world):
     world.hub.verifies = False
-    stepping(world, lambda: world.sub() is not None and world.sub().state == SUB_SUBSCRIBING,
+    # The record says "subscribing" before the request leaves: wait for the hub to have it.
+    stepping(world, lambda: world.hub.requests and world.sub().state == SUB_SUBSCRIBING,
              "the subscription request")
     assert len(world.hub.requests) == 1
     # Its verification deadline passes: one failure, and a retry after a back-off.
