@@ -17,7 +17,8 @@ from servers import HTTPServer, Request, free_port, wait_for
 from worker.alerts import build_sender, channel_option_problems
 from worker.alerts.render import digest_id
 from worker.alerts.sample import sample_alert
-from worker.alerts.webhook import WebhookSender, retry_after_seconds, sign
+from worker.alerts.webhook import WebhookSender, sign
+from worker.headers import retry_after_seconds
 from worker.models import Alert, Channel
 
 SECRET = "whsec-test-0123456789"

@@ -9,7 +9,7 @@ import pytest
 from servers import HTTPServer, Request
 
 from worker.fetch import Fetcher, FetchError, NoLimit
-from worker.fetch.client import parse_max_age, parse_retry_after
+from worker.headers import max_age_seconds, retry_after_seconds
 from worker.models import Settings
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -215,13 +215,13 @@ def test_limiter_timeout_is_a_fetch_error(server) -> None:
 
 
 def test_parse_helpers() -> None:
-    assert parse_max_age("public, max-age=60") == 60.0
-    assert parse_max_age("no-cache") == 0.0
-    assert parse_max_age("max-age=abc") is None
-    assert parse_max_age(None) is None
-    assert parse_retry_after("30") == 30.0
-    assert parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
-    assert parse_retry_after("soon") is None
+    assert max_age_seconds("public, max-age=60") == 60.0
+    assert max_age_seconds("no-cache") == 0.0
+    assert max_age_seconds("max-age=abc") is None
+    assert max_age_seconds(None) is None
+    assert retry_after_seconds("30") == 30.0
+    assert retry_after_seconds("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
 
 
 def test_waiting_for_the_host_slot_does_not_eat_the_request_timeout(server) -> None:

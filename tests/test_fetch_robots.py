@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from servers import HTTPServer
@@ -179,3 +180,137 @@ def test_limiter_min_interval() -> None:
 def test_limiter_rejects_bad_cap() -> None:
     with pytest.raises(ValueError):
         InProcessHostLimiter(max_concurrent=0)
+
+
+# --------------------------------------------------------------------------- shared through the store
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path):
+    from worker.store.redis import RedisStore
+    from worker.store.sqlite import SQLiteStore
+
+    backend = (SQLiteStore(tmp_path / "state.db") if request.param == "sqlite"
+               else RedisStore(request.getfixturevalue("redis_url")))
+    yield backend
+    backend.close()
+
+
+def process_fetcher(store) -> Fetcher:
+    """A fetcher as each worker process builds it: its own cache, the shared store behind."""
+    settings = Settings(allow_private_networks=True, fetch_timeout=5.0, user_agent="newswatch/0.1")
+    return Fetcher(settings, limiter=NoLimit(), shared_robots=store)
+
+
+def test_robots_txt_is_fetched_once_per_site_for_all_processes(store) -> None:
+    server = robots_server(200, ROBOTS)
+    try:
+        processes = [process_fetcher(store) for _ in range(4)]
+        for f in processes:
+            assert not f.allowed_by_robots(server.url("/members/list"))
+            assert f.allowed_by_robots(server.url("/members/public"))
+        assert [r.path for r in server.requests] == ["/robots.txt"]
+        for f in processes:
+            f.close()
+    finally:
+        server.stop()
+
+
+def test_an_unreachable_verdict_is_shared_too(store) -> None:
+    server = robots_server(503)
+    try:
+        first, second = process_fetcher(store), process_fetcher(store)
+        assert not first.allowed_by_robots(server.url("/news"))
+        assert not second.allowed_by_robots(server.url("/news"))
+        assert [r.path for r in server.requests] == ["/robots.txt"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("cache_control", "low", "high"), [
+    (None, 3500, 3600),  # no max-age: an hour
+    ("max-age=7200", 7100, 7200),  # the server's own word
+    ("no-cache", 500, 600),  # not before every poll: 10 minutes at least
+    ("max-age=31536000", 86300, 86400),  # not beyond RFC 9309's 24 hours
+])
+def test_the_shared_copy_lives_as_long_as_max_age_says_within_bounds(store, cache_control, low, high) -> None:
+    from worker.fetch.robots import RobotsRecord
+
+    headers = {"Content-Type": "text/plain"} | ({"Cache-Control": cache_control} if cache_control else {})
+    server = HTTPServer(routes={"/robots.txt": (200, headers, b"User-agent: *\nDisallow: /x\n")}).start()
+    try:
+        f = process_fetcher(store)
+        assert not f.allowed_by_robots(server.url("/x"))
+        site = server.url("").rstrip("/")
+        record = RobotsRecord.from_json(store.robots_txt(site))
+        assert record is not None and record.outcome == "ok"
+        assert low < record.expires_at - time.time() <= high
+    finally:
+        server.stop()
+
+
+def test_an_expired_or_garbled_shared_copy_is_fetched_again(store) -> None:
+    from worker.fetch.robots import RobotsRecord
+
+    server = robots_server(200, b"User-agent: *\nDisallow: /x\n")
+    try:
+        site = server.url("").rstrip("/")
+        stale = RobotsRecord("ok", "User-agent: *\nDisallow: /\n", expires_at=time.time() - 1)
+        store.save_robots_txt(site, stale.to_json(), ttl=60)
+        assert process_fetcher(store).allowed_by_robots(server.url("/y"))
+        store.save_robots_txt(site, "{not json", ttl=60)
+        assert process_fetcher(store).allowed_by_robots(server.url("/y"))
+        assert [r.path for r in server.requests] == ["/robots.txt", "/robots.txt"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(20)
+def test_a_process_waits_for_the_one_already_fetching(store) -> None:
+    from worker.fetch.robots import RobotsRecord
+
+    server = robots_server(200, b"User-agent: *\nAllow: /\n")
+    try:
+        site = server.url("").rstrip("/")
+        assert store.try_lock(f"robots:{site}", "other-process", ttl=30)
+        verdict: list[bool] = []
+        waiter = threading.Thread(target=lambda: verdict.append(
+            process_fetcher(store).allowed_by_robots(server.url("/news"))))
+        waiter.start()
+        # The other process finishes its fetch: the waiter takes its record.
+        record = RobotsRecord("ok", "User-agent: *\nDisallow: /news\n", time.time() + 600)
+        store.save_robots_txt(site, record.to_json(), ttl=600)
+        waiter.join(15)
+        assert verdict == [False]
+        assert server.requests == []
+    finally:
+        server.stop()
+
+
+class BrokenStore:
+    """A store that fails every call, as Redis does while it is down."""
+
+    def _fail(self, *args, **kwargs):
+        raise ConnectionError("store is down")
+
+    robots_txt = save_robots_txt = try_lock = unlock = _fail
+
+
+def test_a_failing_store_leaves_the_robots_check_as_it_was_without_one() -> None:
+    server = robots_server(200, ROBOTS)
+    try:
+        f = process_fetcher(BrokenStore())
+        assert not f.allowed_by_robots(server.url("/members/list"))
+        assert f.allowed_by_robots(server.url("/news/1"))
+        assert [r.path for r in server.requests] == ["/robots.txt"]  # cached in the process
+    finally:
+        server.stop()
+
+
+def test_robots_ttl_bounds() -> None:
+    from worker.fetch.robots import MAX_TTL, MIN_TTL, robots_ttl
+
+    assert robots_ttl(None, 3600.0) == 3600.0
+    assert robots_ttl(7200.0, 3600.0) == 7200.0
+    assert robots_ttl(0.0, 3600.0) == MIN_TTL
+    assert robots_ttl(1e9, 3600.0) == MAX_TTL

@@ -88,3 +88,70 @@ def test_the_feed_ttl_and_max_age_say_when_to_come_back(site, fetcher):
                                  "Cache-Control": "max-age=600"}, ttl_feed)
     listing = list_entries(fetcher, Source("f", site.url("/rss")), SourceState("f"))
     assert listing.ttl == 1800 and listing.server_wait == 1800
+
+
+# --------------------------------------------------------------------------- one entry point, a registry by kind
+
+
+def _lines_reader():
+    """A new kind, as a module would define it: one URL per line of a text file."""
+    import types
+
+    from worker.models import FeedEntry
+    from worker.sources import Read, Reader
+
+    def read(response, source, fetch):
+        urls = [line.strip() for line in response.body.decode().splitlines() if line.strip()]
+        if not urls:
+            raise RuntimeError("a reader bug on an empty body")
+        return Read([FeedEntry(url=url, title=url.rsplit("/", 1)[-1]) for url in urls], ttl=600.0)
+
+    module = types.ModuleType("newswatch_test_lines_reader")
+    module.READER = Reader(accept="text/plain", read=read)
+    return module
+
+
+def test_a_new_kind_is_one_module_and_one_registration(site, fetcher, monkeypatch, tmp_path):
+    import sys
+
+    from worker import sources
+    from worker.config import load_config
+
+    monkeypatch.setitem(sys.modules, "newswatch_test_lines_reader", _lines_reader())
+    monkeypatch.setitem(sources.READERS, "lines", "newswatch_test_lines_reader")
+    site.routes["/urls.txt"] = (200, {"Content-Type": "text/plain"},
+                                site.url("/a/one").encode() + b"\n" + site.url("/a/two").encode() + b"\n")
+    listing = list_entries(fetcher, Source("l", site.url("/urls.txt"), kind="lines"), SourceState("l"))
+    assert [e.title for e in listing.entries] == ["one", "two"]
+    assert listing.ttl == 600.0  # entries and the source's ttl come back together
+    assert site.requests[0].headers["Accept"] == "text/plain"
+    (tmp_path / "sources.yaml").write_text(f"sources:\n  - id: l\n    url: {site.url('/urls.txt')}\n"
+                                           "    kind: lines\n")
+    assert load_config(tmp_path).sources[0].kind == "lines"
+
+
+def test_reader_errors_are_wrapped_once(site, fetcher, monkeypatch):
+    import sys
+
+    from worker import sources
+
+    monkeypatch.setitem(sys.modules, "newswatch_test_lines_reader", _lines_reader())
+    monkeypatch.setitem(sources.READERS, "lines", "newswatch_test_lines_reader")
+    site.routes["/empty.txt"] = (200, {"Content-Type": "text/plain"}, b"\n")
+    with pytest.raises(SourceError) as caught:
+        list_entries(fetcher, Source("l", site.url("/empty.txt"), kind="lines"), SourceState("l"))
+    assert str(caught.value) == "cannot read lines: RuntimeError: a reader bug on an empty body"
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_a_feeds_ttl_reaches_the_listing(site, fetcher):
+    site.routes["/rss"] = (200, {"Content-Type": "application/rss+xml"},
+                           RSS.replace(b"<title>t</title>", b"<title>t</title><ttl>45</ttl>"))
+    listing = list_entries(fetcher, Source("f", site.url("/rss")), SourceState("f"))
+    assert len(listing.entries) == 2
+    assert listing.ttl == 45 * 60.0
+
+
+def test_an_unknown_kind_is_a_source_error(fetcher):
+    with pytest.raises(SourceError, match="unknown source kind 'podcast'"):
+        list_entries(fetcher, Source("p", "http://127.0.0.1:9/", kind="podcast"), SourceState("p"))

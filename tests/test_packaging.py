@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 from conftest import ROOT, subprocess_env
 
@@ -74,26 +75,50 @@ def test_config_variables_have_a_home_in_compose():
         assert variable in passed, f"config/ reads ${{{variable}}} but compose never sets it"
 
 
+def run_python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+
+
 def test_celery_app_entry_point_loads_with_the_compose_environment(redis_url):
     env = subprocess_env(NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL=redis_url)
     code = (
         "from worker.app import app; import worker.tasks;"
         "print(app.conf.broker_url); print(sorted(t for t in app.tasks if t.startswith('newswatch.')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    result = run_python(env, "-c", code)
     assert result.returncode == 0, result.stderr
     assert redis_url in result.stdout
     for task in ("newswatch.tick", "newswatch.poll_source", "newswatch.deliver", "newswatch.send_digest"):
         assert task in result.stdout
 
 
-def test_celery_app_refuses_clearly_without_redis_url():
+def test_celery_worker_refuses_clearly_without_redis_url():
     env = subprocess_env(NEWSWATCH_CONFIG=str(ROOT / "config"))
-    result = subprocess.run([sys.executable, "-c", "import worker.app"], env=env,
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = run_python(env, "-m", "celery", "-A", "worker.app", "worker")
     assert result.returncode != 0
     assert "redis_url is empty" in result.stderr
+
+
+@pytest.mark.parametrize("config", ["missing", "broken"])
+def test_importing_the_celery_app_reads_no_config_and_never_exits(tmp_path, config):
+    """Config loading waits for worker or beat start: an import has no side effects."""
+    path = tmp_path / "nowhere"
+    if config == "broken":
+        path = tmp_path / "config.yaml"
+        path.write_text("sources: [{id: s, url: not-a-url\n")
+    env = subprocess_env(NEWSWATCH_CONFIG=str(path))
+    code = (
+        "import os, worker.app, worker.tasks;"
+        "print(worker.app.app.main, worker.app.app.configured, 'PROMETHEUS_MULTIPROC_DIR' in os.environ)"
+    )
+    result = run_python(env, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["newswatch", "False", "False"]
+    # The same config still stops a worker at start, with the reason.
+    start = run_python(env, "-m", "celery", "-A", "worker.app", "worker")
+    assert start.returncode != 0
+    assert "newswatch: invalid configuration" in start.stderr
 
 
 def test_dockerfile_installs_the_package_and_runs_unprivileged():

@@ -107,11 +107,20 @@ def test_boilerplate_lines_in_several_languages():
         "Follow her on Twitter @someone.",
         "Natalie Naccache | Bloomberg | Getty Images",
         "Alat terapi temuan mahasiswa UGM. (Bagus Kurniawan/detikcom)",
+        "Reporting by Ann Lee; additional reporting by Bo Chan; Editing by Cy Dee",
+        "Copyright @ 2019 The Daily Example.",
+        "Copyright © 2024 Example Media. All rights reserved.",
+        "The harbour at dawn, seen from the ferry. | © Example Photo Agency",
+        "The new ferry in the harbour. © Ferry Company",
+        "Some links are from advertisers. We may receive compensation when you click on them.",
+        "We pick products through an independent review process; advertisers do not influence us.",
     ]:
         assert is_boilerplate_line(line), line
     for line in [
         "YEREVAN, KOMPAS.com - Perdana Menteri Armenia Nikol Pashinyan menyerukan kooperasi.",
         "Related to this, the minister said the talks would continue.",
+        "Copyright law changed in 2019, and the reporting by the press was mixed.",
+        "The brand © sign was first used on ferries in 1952, the museum says.",
         "Pada tahap pertama tahun ini, pemerintah membangun 331 ribu unit rumah. (Mvi/Ali)",
     ]:
         assert not is_boilerplate_line(line), line
@@ -136,3 +145,12 @@ def test_bare_paragraph_fragments_take_the_short_path_to_the_same_paragraphs():
     assert fragment_paragraphs("<p>A &amp; B</p>") == ["A & B"]
     assert fragment_paragraphs('<p class="x">Satu <b>dua</b></p>') == ["Satu dua"]
     assert fragment_paragraphs("<p>a<b</p>") == _tree_paragraphs("<p>a<b</p>")
+
+
+def test_a_label_closing_the_body_is_dropped_but_not_inside_it():
+    from worker.parser.body import _trim_fragments
+
+    story = ["The ferry timetable was approved on Monday after months of talks with islanders.",
+             "The new schedule reads:", "Boats leave every twenty minutes at peak hours, hourly late."]
+    assert _trim_fragments([*story, "You may also like this topic:"]) == story
+    assert _trim_fragments([*story, "Contact:"]) == story

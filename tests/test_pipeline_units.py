@@ -209,9 +209,10 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
     from scenario import AFP_TEXT, wire_feed
     from servers import HTTPServer
 
-    from worker import listing, poll
+    from worker import poll
     from worker.models import Config, Settings, Source
     from worker.runtime import Runtime
+    from worker.sources import feed as feed_module
 
     site = HTTPServer().start()
     base = f"http://127.0.0.1:{site.port}"
@@ -220,8 +221,8 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
     config = Config((Source("s", f"{base}/feed"),), (), (),
                     Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
     reads = []
-    read_feed = listing.read_feed
-    monkeypatch.setattr(listing, "read_feed", lambda response: reads.append(1) or read_feed(response))
+    read_feed = feed_module.read_feed
+    monkeypatch.setattr(feed_module, "read_feed", lambda response: reads.append(1) or read_feed(response))
 
     runtime = Runtime(config, DropJobs())
     try:

@@ -140,28 +140,43 @@ def test_rss_1_0_rdf() -> None:
 # --------------------------------------------------------------------------- shapes the fast path handles
 
 
-DATES = [
+# Dates in the shapes the fast path reads itself (agreeing with feedparser) ...
+PLAIN_DATES = [
     "Sat, 21 Nov 2020 20:00:00 +0700", "Sat, 21 Nov 2020 13:00:00 GMT", "Sat, 21 Nov 2020 08:00:00 EST",
-    "Sat, 21 Nov 2020 05:00:00 PDT", "21 Nov 2020 13:00 UT", "Sat, 21 Nov 2020 13:00:00 -0000",
-    "Sat, 21 Nov 2020 18:30:00 +0530", "Sat, 21 Nov 20 13:00:00 GMT", "sat, 21 nov 2020 13:00:00 gmt",
-    "Sat, 21 Nov 2020 13:00:00 CEST", "Sat, 21 Nov 2020 13:00:00", "2020-11-21T13:00:00Z",
-    "2020-11-21T15:30:00.250+02:30", "2020-11-21T13:00:00", "2020-11-21 13:00:00", "2020-11-21",
-    "21 November 2020", "Saturday, November 21, 2020 1:00 PM", "20201121T130000Z", "yesterday", "",
-    "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00", "Sat, 31 Feb 2020 10:00:00 GMT", "2020-11-21T24:00:00Z",
+    "Sat, 21 Nov 2020 05:00:00 PDT", "21 Nov 2020 13:00 UT", "Sat, 21 Nov 2020 18:30:00 +0530",
+    "2020-11-21T13:00:00Z", "2020-11-21T15:30:00.250+02:30", "2020-11-21",
+]
+# ... and the odd ones it leaves to feedparser, the reference, with the whole feed.
+ODD_DATES = [
+    "Sat, 21 Nov 2020 13:00:00 -0000", "Sat, 21 Nov 20 13:00:00 GMT", "sat, 21 nov 2020 13:00:00 gmt",
+    "Sat, 21 Nov 2020 13:00:00 CEST", "Sat, 21 Nov 2020 13:00:00", "2020-11-21T13:00:00",
+    "2020-11-21 13:00:00", "21 November 2020", "Saturday, November 21, 2020 1:00 PM", "20201121T130000Z",
+    "yesterday", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00", "Sat, 31 Feb 2020 10:00:00 GMT",
+    "2020-11-21T24:00:00Z",
 ]
 
 
-def test_dates_named_zones_offsets_and_odd_formats() -> None:
-    items = "".join(
+def dated_items(dates: list[str]) -> str:
+    return "".join(
         f"<item><title>d{i}</title><link>https://rss.example.org/d/{i}</link><pubDate>{date}</pubDate>"
-        f"<dcterms:modified>{date}</dcterms:modified></item>" for i, date in enumerate(DATES))
-    entries = both(rss(items))
+        f"<dcterms:modified>{date}</dcterms:modified></item>" for i, date in enumerate(dates))
+
+
+def test_dates_named_zones_and_offsets_on_the_fast_path() -> None:
+    entries = both(rss(dated_items(PLAIN_DATES)))
     by_title = {e.title: e for e in entries}
     assert by_title["d0"].published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)
     assert by_title["d2"].published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)  # EST
     assert by_title["d3"].published == datetime(2020, 11, 21, 12, 0, tzinfo=UTC)  # PDT
-    assert by_title["d12"].published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)  # microseconds dropped
-    assert all(e.published is None or e.published.tzinfo == UTC for e in entries)
+    assert by_title["d7"].published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)  # microseconds dropped
+    assert by_title["d8"].published == datetime(2020, 11, 21, tzinfo=UTC)  # a bare day: midnight UTC
+    assert all(e.published is not None and e.published.tzinfo == UTC for e in entries)
+
+
+@pytest.mark.parametrize("date", ODD_DATES)
+def test_an_odd_date_sends_the_feed_to_feedparser(date: str) -> None:
+    (entry,) = falls_back(rss(dated_items([date])))
+    assert entry.published is None or entry.published.tzinfo == UTC
 
 
 def test_relative_links_and_guids() -> None:

@@ -166,6 +166,7 @@ def test_a_parser_bug_surfaces_as_source_error(monkeypatch) -> None:
 
     monkeypatch.setattr(feed_module.feedparser, "parse", broken)
     with pytest.raises(SourceError, match="UnicodeDecodeError"):
-        feed_module.read_feed(response(b"<rss version='2.0'><channel/></rss>"))
+        read_entries(Source(id="s", url="https://x.example/", kind="feed"),
+                     response(b"<rss version='2.0'><channel/></rss>"))
     result = read("feed", b"<rss version='2.0'><channel/></rss>")
     assert isinstance(result, SourceError)

@@ -35,6 +35,16 @@ def test_source_state_round_trip(store):
     assert store.source_state("s1") == state
 
 
+def test_the_pace_of_a_source_is_kept_with_its_poll(store):
+    pace = {"pace_since": 1000.5, "pace_span": 7200.0, "pace_recent": 2.5,
+            "pace_longrun": 11.25, "pace_interval": 95.0}
+    state = SourceState("s1", last_status="ok", **pace)
+    store.record_poll(state, {"polled": 1}, due_at=1095.5)
+    kept = store.source_state("s1")
+    assert kept == state and {key: getattr(kept, key) for key in pace} == pace
+    assert store.scheduled()["s1"] == 1095.5
+
+
 def test_claim_due_takes_each_source_once(store):
     store.schedule("a", 10.0)
     store.schedule("b", 20.0)
@@ -217,6 +227,20 @@ def test_activity_counts_add_up_and_reset(store):
     store.add_counts({"polled": 1, "sent": 2})
     assert store.take_counts() == {"polled": 2, "new": 3, "sent": 2, "not_modified": 1}
     assert store.take_counts() == {}
+
+
+def test_a_robots_txt_record_is_shared_until_it_expires(store):
+    site = "https://news.example:443"
+    assert store.robots_txt(site) is None
+    store.save_robots_txt(site, '{"outcome": "ok", "body": "User-agent: *\\nDisallow: /ü"}', ttl=60)
+    assert store.robots_txt(site) == '{"outcome": "ok", "body": "User-agent: *\\nDisallow: /ü"}'
+    assert store.robots_txt("https://other.example:443") is None
+    store.save_robots_txt(site, "replaced", ttl=0.2)
+    assert store.robots_txt(site) == "replaced"
+    deadline = time.monotonic() + 5
+    while store.robots_txt(site) is not None:
+        assert time.monotonic() < deadline, "the robots.txt record never expired"
+        time.sleep(0.05)
 
 
 # --- WebSub subscriptions -------------------------------------------------------------

@@ -78,3 +78,25 @@ def test_shipped_topic_writes_no_term_twice():
     repeated = sorted({" ".join(k[0]) for k in keys if keys.count(k) > 1})
     assert not repeated, repeated
     assert {"armenia_side", "azerbaijan_side", "baku_phrases"} <= {name for name, _ in topic.term_lists}
+
+
+def test_explain_gives_the_matchers_verdict_on_every_case():
+    """One semantics: `newswatch match --topic` says MATCH exactly when the matcher alerts."""
+    topics = shipped_topics()
+    index = compile_topics(topics)
+    verdicts = set()
+    for number, case in enumerate(load_cases()):
+        article = Article(
+            id=f"case-{number}", url="", canonical_url="", title=case["title"],
+            text=case["text"], language=case["lang"],
+        )
+        fired = {m.topic_id for m in index.match(article)}
+        for topic in topics:
+            decision = index.decide(topic.id, article)
+            assert decision.matched is (topic.id in fired), (topic.id, case["title"])
+            assert decision.clauses.holds is decision.query_holds
+            first_line = index.explain(topic.id, article).splitlines()[0]
+            expected = "MATCH" if topic.id in fired else "NO MATCH"
+            assert first_line == f"topic {topic.id} ({topic.name}): {expected}", case["title"]
+            verdicts.add(expected)
+    assert verdicts == {"MATCH", "NO MATCH"}  # the cases exercise both answers

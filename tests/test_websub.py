@@ -258,7 +258,7 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     assert hub.subscribers[world.topic][1] == world.sub().secret
     assert world.alerts() == []  # the polled entry is off topic
     source = world.config.source("blog")
-    assert polling_interval(world.rt, source, None) == 7200.0  # polled as a safety net only
+    assert polling_interval(world.rt, source, None, 300.0) == 7200.0  # a safety net only
 
     # A challenge for a topic this callback never asked for is refused.
     status, echoed = hub.challenge(request["hub.callback"], "subscribe", f"{world.base}/other")
@@ -320,7 +320,7 @@ def test_a_hub_that_refuses_is_retried_later_and_polling_stays_as_it_was(world):
     sub = world.sub()
     assert sub.state == SUB_DISCOVERED and sub.last_error == "hub refused subscribe: http 500"
     assert 250 < sub.check_at - time.time() <= 300  # backing off
-    assert polling_interval(world.rt, world.config.source("blog"), None) == 300.0
+    assert polling_interval(world.rt, world.config.source("blog"), None, 300.0) == 300.0
 
 
 def test_push_job_reads_base64_bodies_like_a_poll(world):
@@ -410,3 +410,21 @@ def test_a_pushed_entry_of_a_full_text_source_is_read_from_its_page(world):
     wait_for(world.alerts, what="the alert found in the pushed entry's page")
     assert any(r.path == "/berita" for r in world.site.requests)
     assert b"/berita" in world.alerts()[0]
+
+
+def test_the_safety_net_is_max_every_unless_websub_poll_every_is_set(tmp_path):
+    from types import SimpleNamespace
+
+    from worker.websub import safety_net_every
+
+    def net(source: dict, **settings) -> float:
+        (tmp_path / "newswatch.yaml").write_text(yaml.safe_dump({
+            "sources": [{"id": "blog", "url": "http://site.test/feed", **source}],
+            "settings": {"state_path": str(tmp_path / "state.db"), **settings}}))
+        config = load_config(tmp_path)
+        return safety_net_every(SimpleNamespace(config=config), config.source("blog"))
+
+    assert net({"every": "5m"}) == 1800.0  # max_every's default: every x 6
+    assert net({"every": "5m", "max_every": "45m"}) == 2700.0
+    assert net({"every": "5m"}, websub_poll_every="2h") == 7200.0
+    assert net({"every": "3h"}, websub_poll_every="1h") == 10800.0  # never more often than every

@@ -1,7 +1,10 @@
 """The Celery app: broker from the config's `redis_url`, queues by kind of work, beat tick.
 
 `celery -A worker.app worker` and `celery -A worker.app beat` read the config
-named by NEWSWATCH_CONFIG (default: ./config). Beat has one entry, the tick:
+named by NEWSWATCH_CONFIG (default: ./config) when Celery first needs its
+configuration (worker or beat start), not when this module is imported: importing
+`worker.app` (or `worker.tasks`) never reads a file and never exits, so tools and
+tests can import it without a config. Beat has one entry, the tick:
 which sources are due lives in the store's sorted set, not in beat, so config
 changes apply without a restart and two beats cannot double-schedule a source.
 """
@@ -20,14 +23,20 @@ from .config import ConfigError, load_config
 from .queues import DEFAULT_QUEUE, QUEUES, ROUTES
 
 
-def _broker_url() -> tuple[str, float]:
+def _from_config() -> dict[str, object]:
+    """The settings that come from newswatch's config: read when Celery first needs them.
+
+    Exits with a clear message for an invalid config or one without a broker:
+    at worker or beat start, where the operator sees it.
+    """
     try:
         config = load_config(os.environ.get("NEWSWATCH_CONFIG"))
     except ConfigError as error:
         raise SystemExit(f"newswatch: invalid configuration:\n{error}") from None
     if config.settings.metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Prefork children each keep their metric values in files here, for the main
-        # process's endpoint to add up; prometheus_client reads this when first imported.
+        # process's endpoint to add up; prometheus_client reads this when first imported
+        # (by worker.tasks, which Celery imports after its configuration).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newswatch-metrics-")
     # The broker can be another server (RabbitMQ); Redis always remains the store.
     broker = os.environ.get("NEWSWATCH_BROKER_URL") or config.settings.redis_url
@@ -37,13 +46,18 @@ def _broker_url() -> tuple[str, float]:
             "Set REDIS_URL (e.g. redis://localhost:6379/0), or run `newswatch run` "
             "for the embedded mode."
         )
-    return broker, config.settings.tick_every
+    use_restart_safe_redis_transport()
+    return {
+        "broker_url": broker,
+        "beat_schedule": {
+            "newswatch-tick": {"task": "newswatch.tick", "schedule": config.settings.tick_every},
+        },
+    }
 
 
 def create_app() -> Celery:
-    broker, tick_every = _broker_url()
-    use_restart_safe_redis_transport()
-    celery = Celery("newswatch", broker=broker, include=["worker.tasks"])
+    """The Celery app, its config-file settings still pending (see ``_from_config``)."""
+    celery = Celery("newswatch", include=["worker.tasks"])
     celery.conf.update(
         task_default_queue=DEFAULT_QUEUE,
         task_queues=[Queue(name) for name in QUEUES],
@@ -61,11 +75,10 @@ def create_app() -> Celery:
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "newswatch-tick": {"task": "newswatch.tick", "schedule": tick_every},
-        },
         timezone="UTC",
     )
+    # Celery calls this when its configuration is first read, not now.
+    celery.add_defaults(_from_config)
     return celery
 
 

@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import ConfigError, config_path, load_config
+from .errors import NewswatchError
 from .logs import setup_logging
 from .models import Config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(NewswatchError):
     """Bad arguments: exit 2 with the message."""
 
 
@@ -258,9 +259,9 @@ def _span(seconds: float) -> str:
 
 def _since(text: str, config: Config) -> float:
     """--since as seconds, within the history kept."""
-    from .config import parse_interval
+    from .durations import parse_duration
 
-    seconds = parse_interval(text)
+    seconds = parse_duration(text)
     if seconds is None or seconds <= 0:
         raise UsageError(f"--since {text!r}: not a time span (use e.g. 12h, 7d)")
     keep = config.settings.history

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from .durations import parse_duration
+from .errors import NewswatchError
 from .models import Channel, Config, RetryPolicy, Settings, Source, Topic
 
 DEFAULT_CONFIG = "config"
@@ -21,16 +23,17 @@ DEFAULT_CONFIG = "config"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
-SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector", "websub"}
+SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector",
+               "adaptive", "min_every", "max_every", "websub"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
 CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
-ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window"}
+# min_every / max_every: 0 = derived from each source's every (the default).
+ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window",
+                    "min_every", "max_every", "websub_poll_every"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -45,7 +48,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(NewswatchError, ValueError):
     """The configuration is invalid; `.problems` lists every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -134,20 +137,6 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def parse_interval(value: Any) -> float | None:
-    """'5m' -> 300.0; a bare number is seconds; None when malformed or negative."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    if not isinstance(value, str):
-        return None
-    match = _INTERVAL.match(value)
-    if not match:
-        return None
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 class _Validator:
     """Turns the merged YAML nodes into typed config values, collecting problems."""
 
@@ -200,7 +189,7 @@ class _Validator:
                  allow_zero: bool = False) -> float | None:
         if node is None or node.value is None:
             return default
-        seconds = parse_interval(node.value)
+        seconds = parse_duration(node.value)
         if seconds is None or (seconds == 0 and not allow_zero):
             self.problem(node, key, f"bad interval {node.value!r} (use e.g. 30s, 5m, 1h)")
             return default
@@ -247,6 +236,8 @@ class _Validator:
     # ------------------------------------------------------------------ sections
 
     def source(self, node: _Node, where: str, seen: dict[str, _Node]) -> Source | None:
+        from .sources import READERS  # late: the readers are not needed to load a config
+
         self.unknown_keys(node, SOURCE_KEYS, where)
         f = node.value
         ident = self.identifier(node, where, seen)
@@ -256,31 +247,41 @@ class _Validator:
         elif not re.match(r"^https?://[^/\s]+", url):
             self.problem(f["url"], f"{where}.url", f"{url!r} is not an http(s) URL")
         kind = self.text(f.get("kind"), f"{where}.kind") or "feed"
-        if kind not in ("feed", "page", "sitemap"):
-            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of feed, page, sitemap")
-        every = self.interval(f.get("every"), f"{where}.every", 300.0)
+        if kind not in READERS:
+            self.problem(f["kind"], f"{where}.kind", f"{kind!r} is not one of {', '.join(READERS)}")
+        every = self.interval(f.get("every"), f"{where}.every", 300.0) or 300.0
+        min_every = self.interval(f.get("min_every"), f"{where}.min_every", None)
+        max_every = self.interval(f.get("max_every"), f"{where}.max_every", None)
+        if min_every is not None and min_every > every:
+            self.problem(f["min_every"], f"{where}.min_every", "must not be longer than every")
+        if max_every is not None and max_every < every:
+            self.problem(f["max_every"], f"{where}.max_every", "must not be shorter than every")
+        adaptive_node = f.get("adaptive")
+        adaptive = None if adaptive_node is None or adaptive_node.value is None else \
+            self.boolean(adaptive_node, f"{where}.adaptive", True)
         if ident is None or url is None:
             return None
         return Source(
-            id=ident, url=url, kind=kind, every=every or 300.0,
+            id=ident, url=url, kind=kind, every=every,
             full_text=self.boolean(f.get("full_text"), f"{where}.full_text", False),
             language=self.text(f.get("language"), f"{where}.language"),
             name=self.text(f.get("name"), f"{where}.name"),
             selector=self.text(f.get("selector"), f"{where}.selector"),
+            adaptive=adaptive, min_every=min_every, max_every=max_every,
             websub=self.boolean(f.get("websub"), f"{where}.websub", True),
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
-        from .alerts.base import channel_option_problems
+        from .alerts.base import CHANNEL_TYPES, channel_option_problems
 
         f = node.value
         ident = self.identifier(node, where, seen)
         channel_type = self.text(f.get("type"), f"{where}.type")
         if channel_type is None:
-            self.problem(f.get("type", node), f"{where}.type", "is required (email, webhook or apprise)")
+            self.problem(f.get("type", node), f"{where}.type", f"is required ({', '.join(CHANNEL_TYPES)})")
             return None
-        if channel_type not in ("email", "webhook", "apprise"):
-            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of email, webhook, apprise")
+        if channel_type not in CHANNEL_TYPES:
+            self.problem(f["type"], f"{where}.type", f"{channel_type!r} is not one of {', '.join(CHANNEL_TYPES)}")
             return None
         # An option that expands to nothing (`${WEBHOOK_SECRET:-}`) counts as not given.
         options = {
@@ -465,6 +466,11 @@ class _Validator:
             node = next(n for n in nodes if "database_url" in n.value)
             self.problem(node.value["database_url"], "settings.database_url",
                          "must start with postgresql:// (or postgres://)")
+        low, high = values.get("min_every", 0.0), values.get("max_every", 0.0)
+        if low and high and low > high:
+            node = next(n for n in nodes if "max_every" in n.value)
+            self.problem(node.value["max_every"], "settings.max_every",
+                         "must not be shorter than settings.min_every")
         public_url = values.get("public_url") or ""
         if public_url and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", public_url):
             node = next(n for n in nodes if "public_url" in n.value)

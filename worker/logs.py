@@ -16,6 +16,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from .alerts.redact import MASK
+from .alerts.redact import redact as redact_secrets
+
 logger = logging.getLogger("newswatch")
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
@@ -28,10 +31,9 @@ def register_secrets(secrets: Iterable[str]) -> None:
 
 
 def redact(text: str) -> str:
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    """Mask URL passwords and every registered secret (the alert senders' rule, redact_secrets)."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    return redact_secrets(text, _SECRETS)
 
 
 def _value(value: Any) -> str:

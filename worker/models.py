@@ -47,6 +47,10 @@ class Source:
     language: str | None = None
     name: str | None = None
     selector: str | None = None  # kind: page, CSS selector of article links
+    # Adaptive polling (worker/pace.py); None = the global setting / the derived default.
+    adaptive: bool | None = None
+    min_every: float | None = None
+    max_every: float | None = None
     websub: bool = True  # subscribe to the hub the feed advertises (when public_url is set)
 
 
@@ -104,9 +108,12 @@ class Settings:
     history: float = 30 * 24 * 3600.0  # keep every parsed article this long; 0 = off
     database_url: str = ""  # PostgreSQL for history (distributed mode)
     web_password: str = ""  # HTTP Basic (user newswatch) for `newswatch web` off loopback
+    adaptive: bool = True  # poll each source at its publishing pace (worker/pace.py)
+    min_every: float = 0.0  # bounds of the adaptive interval for every source that sets
+    max_every: float = 0.0  # none; 0 = derived from the source's every (every/5, every×6)
     # WebSub (worker/websub/): the address the hubs reach `newswatch web` at; empty = off.
     public_url: str = ""
-    websub_poll_every: float = 3600.0  # safety-net polling while a hub pushes a source
+    websub_poll_every: float = 0.0  # safety-net polling while a hub pushes; 0 = max_every
     websub_lease: float = 10 * 86400.0  # the lease asked of hubs (they may grant another)
     websub_max_body: int = 2 * 1024 * 1024  # a bigger push is refused (413)
 

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from . import dedup, metrics
+from . import dedup, metrics, pace
 from .alerting import match_and_alert
 from .health import track_health
 from .logs import ms_since, summary
@@ -76,6 +76,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     result = PollResult(source_id, "ok")
     server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
     claimed: list[tuple[FeedEntry, str]] = []
+    listed: list[FeedEntry] = []
     done: list[str] = []
     failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
@@ -88,6 +89,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         if listing.response.not_modified or listing.unchanged:
             result.status = "not_modified"
         result.entries = len(listing.entries)
+        listed = listing.entries
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
         process_claimed(rt, source, claimed, result, done, failed, first_poll=state.last_poll is None)
     except FetchError as error:
@@ -108,7 +110,10 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         # until it is, the next poll reads the feed in full and retries what is left.
         state = replace(state, etag=None, last_modified=None, body_hash=None)
     failures = state.failures + 1 if result.status == "error" else 0
-    every = polling_interval(rt, source, listing)  # WebSub: relaxed while a hub pushes
+    state, every = pace.after_poll(state, source, rt.config.settings, now,
+                                   ok=result.status != "error", new=len(claimed) + result.busy,
+                                   listed=[entry.published for entry in listed])
+    every = polling_interval(rt, source, listing, every)  # WebSub: relaxed while a hub pushes
     next_due = next_due_at(claimed_at, now, next_poll_interval(every, failures, server_wait),
                            catch_up=rt.config.settings.tick_every)
     if result.busy:

@@ -110,7 +110,8 @@ class Runtime:
 
         settings = self.config.settings
         if not settings.redis_url:
-            return Fetcher(settings)  # per-host limits held in this process
+            # Per-host limits held in this process; robots.txt shared through the SQLite store.
+            return Fetcher(settings, shared_robots=self.store)
         # Shared by every worker: politeness towards a site holds cluster-wide.
         import redis
 
@@ -119,7 +120,8 @@ class Runtime:
         limiter = RedisHostLimiter(redis.Redis.from_url(settings.redis_url),
                                    settings.per_host_interval, settings.per_host_concurrency,
                                    lease=settings.fetch_timeout + 10.0)
-        return Fetcher(settings, limiter=limiter)
+        # One robots.txt fetch per site for the whole cluster, kept in the store.
+        return Fetcher(settings, limiter=limiter, shared_robots=self.store)
 
     @cached_property
     def topic_index(self) -> TopicIndex:

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from worker.models import Alert, Channel, DeliveryResult
 
+from ..errors import NewswatchError
+
 CHANNEL_TYPES: dict[str, str] = {
     "email": "worker.alerts.email",
     "webhook": "worker.alerts.webhook",
@@ -32,7 +34,7 @@ class Sender(Protocol):
     def send_digest(self, alerts: list[Alert]) -> DeliveryResult: ...
 
 
-class UnknownChannelType(ValueError):
+class UnknownChannelType(NewswatchError, ValueError):
     pass
 
 

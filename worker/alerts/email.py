@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from worker.models import Alert, Channel, DeliveryResult
 
+from ..errors import NewswatchError
 from .options import (
     Problem,
     is_address,
@@ -44,7 +45,7 @@ MESSAGE_ID_DOMAIN = "newswatch"
 _MESSAGE_ID_LOCAL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_+=\-]|\.(?!\.))*$")
 
 
-class CleartextRefused(Exception):
+class CleartextRefused(NewswatchError):
     """The server offers no STARTTLS and we hold a password: sending it would expose it."""
 
 

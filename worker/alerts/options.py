@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from ..durations import parse_duration
+
 Problem = tuple[str, str]
 
 # Keys of every channel, validated by the config loader rather than the channel.
@@ -24,7 +26,6 @@ GENERIC_KEYS = frozenset({"id", "type", "mode", "every", "retry"})
 RENDER_KEYS = frozenset({"timezone", "subject", "template"})
 
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 
 
 def key_problems(
@@ -58,17 +59,8 @@ def mailbox_address(text: str) -> str | None:
 
 def parse_seconds(value: Any) -> float | None:
     """10, 2.5, "10s", "500ms", "1m" -> seconds; None when not a positive duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value > 0 else None
-    if isinstance(value, str):
-        found = _DURATION.match(value)
-        if found:
-            number = float(found.group(1))
-            scale = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[found.group(2)]
-            return number * scale if number > 0 else None
-    return None
+    seconds = parse_duration(value)
+    return seconds if seconds else None
 
 
 def render_problems(options: Mapping[str, Any]) -> list[Problem]:

@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 
 from worker.models import Alert, Topic
 
+from ..errors import NewswatchError
 from .templates import DEFAULT_TEMPLATES
 
 SUBJECT_LIMIT = 200
@@ -178,7 +179,7 @@ def digest_context(alerts: Sequence[Alert], zone: ZoneInfo) -> dict[str, Any]:
     return {"id": digest_id(alerts), "count": count, "groups": groups, "timezone": zone.key}
 
 
-class RenderError(Exception):
+class RenderError(NewswatchError):
     """A channel template failed to render (syntax error, unsafe access…)."""
 
 

@@ -17,8 +17,6 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +24,7 @@ import requests
 
 from worker.models import Alert, Channel, DeliveryResult
 
+from ..headers import retry_after_seconds
 from . import chat
 from .options import Problem, key_problems, parse_seconds, render_problems, timeout_problems
 from .redact import channel_secrets, redact, url_host
@@ -125,24 +124,6 @@ def standard_sign(key: bytes, message_id: str, timestamp: str, body: bytes) -> s
     """The webhook-signature value (Standard Webhooks v1) for these exact body bytes."""
     signed = message_id.encode("utf-8") + b"." + timestamp.encode("ascii") + b"." + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def encode(payload: Any) -> bytes:

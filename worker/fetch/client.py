@@ -12,14 +12,13 @@ overhead per poll.
 from __future__ import annotations
 
 import base64
-import email.utils
 import ssl
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
 
 import urllib3
@@ -35,9 +34,14 @@ from urllib3.util import Timeout, parse_url
 
 from worker.models import Settings
 
+from ..errors import NewswatchError
+from ..headers import charset_param, max_age_seconds, retry_after_seconds
 from .guard import Resolver, SystemResolver, blocked_reason, is_ip_literal
 from .limits import WATCHDOG, BodyDecoder, LimitExceeded, Watch
 from .ratelimit import HostLimiter, InProcessHostLimiter
+
+if TYPE_CHECKING:
+    from .robots import SharedRobots
 
 MAX_REDIRECTS = 5
 MAX_HEADER_BYTES = 64 * 1024  # http.client already caps each line at 64 KiB and 100 headers
@@ -46,7 +50,7 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class FetchError(Exception):
+class FetchError(NewswatchError):
     """A fetch that gave no usable body. ``reason`` is short, e.g. "http 500", "timeout"."""
 
     def __init__(
@@ -88,46 +92,7 @@ class FetchResponse:
     @property
     def charset(self) -> str | None:
         """The charset parameter of Content-Type, if the server named one."""
-        for part in (self.content_type or "").split(";")[1:]:
-            name, _, value = part.partition("=")
-            if name.strip().lower() == "charset":
-                return value.strip().strip("\"'").lower() or None
-        return None
-
-
-# --------------------------------------------------------------------------- parsing helpers
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds from now (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def parse_max_age(value: str | None) -> float | None:
-    if not value:
-        return None
-    max_age = None
-    for directive in value.lower().split(","):
-        name, _, arg = directive.strip().partition("=")
-        if name in ("no-store", "no-cache"):
-            return 0.0
-        if name == "max-age":
-            try:
-                max_age = float(max(0, int(arg.strip().strip('"'))))
-            except ValueError:
-                continue
-    return max_age
+        return charset_param(self.content_type)
 
 
 # --------------------------------------------------------------------------- pools
@@ -214,7 +179,8 @@ class Fetcher:
         resolver: Resolver | None = None,
         limiter: HostLimiter | None = None,
         max_pools: int = 512,
-        robots_ttl: float = 24 * 3600.0,
+        robots_ttl: float | None = None,
+        shared_robots: SharedRobots | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings
@@ -231,9 +197,10 @@ class Fetcher:
             "User-Agent": settings.user_agent,
             "Accept-Encoding": "gzip, deflate",
         }
-        from .robots import RobotsCache  # late: robots uses FetchError from here
+        from .robots import DEFAULT_TTL, RobotsCache  # late: robots uses FetchError from here
 
-        self.robots = RobotsCache(self, ttl=robots_ttl)
+        # `shared_robots` (the store) lets every process reuse one fetch of a site's robots.txt.
+        self.robots = RobotsCache(self, ttl=robots_ttl or DEFAULT_TTL, shared=shared_robots)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -250,6 +217,16 @@ class Fetcher:
         return self._get(url, etag=etag, last_modified=last_modified, accept=accept,
                          max_bytes=max_bytes, truncate=False)
 
+    def get_truncated(self, url: str, *, max_bytes: int, accept: str | None = None) -> FetchResponse:
+        """GET ``url`` like :meth:`get`, but keep the first ``max_bytes`` of a longer body.
+
+        The same address guard, redirects, host limits and errors as ``get``; only a
+        body over the cap is cut there instead of failing the fetch. For documents
+        whose head is all that counts: robots.txt (RFC 9309 §2.5 lets a crawler
+        stop at 500 KiB). No conditional request: there are no validators to send.
+        """
+        return self._get(url, etag=None, last_modified=None, accept=accept,
+                         max_bytes=max_bytes, truncate=True)
     def post_form(self, url: str, fields: Mapping[str, str], max_bytes: int = 64 * 1024) -> FetchResponse:
         """POST ``fields`` form-encoded to ``url`` under the same address policy, caps and
         per-host limits as a GET (a WebSub hub named by a feed is as untrusted as the feed).
@@ -439,7 +416,7 @@ class Fetcher:
         if header_bytes > MAX_HEADER_BYTES:
             self._discard(response)
             raise FetchError("headers too large", status=status, url=url)
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after = retry_after_seconds(headers.get("retry-after"))
 
         if status in _REDIRECTS:
             location = headers.get("location")
@@ -463,7 +440,7 @@ class Fetcher:
             url=url, status=status, headers=headers, body=body, not_modified=status == 304,
             etag=etag, last_modified=last_modified,
             elapsed_ms=int((time.monotonic() - started) * 1000), content_type=headers.get("content-type"),
-            max_age=parse_max_age(headers.get("cache-control")), retry_after=retry_after,
+            max_age=max_age_seconds(headers.get("cache-control")), retry_after=retry_after,
         )
 
     def _read_body(self, response: Any, headers: dict[str, str], watch: Watch, limit: int,

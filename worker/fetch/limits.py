@@ -18,8 +18,10 @@ import time
 import zlib
 from typing import Any
 
+from ..errors import NewswatchError
 
-class LimitExceeded(Exception):
+
+class LimitExceeded(NewswatchError):
     """A cap was hit; ``reason`` is the FetchError reason."""
 
     def __init__(self, reason: str) -> None:

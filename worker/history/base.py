@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..errors import NewswatchError
 from ..models import Article, Match
 from ..topics.index import article_text
 from ..topics.normalize import scan_words
@@ -35,7 +36,7 @@ TermKey = tuple[tuple[str, ...], bool]  # (normalised words, last word is a pref
 AlertRef = tuple[str, str, str]  # (topic id, channel id, alert id)
 
 
-class HistoryUnavailable(RuntimeError):
+class HistoryUnavailable(NewswatchError, RuntimeError):
     """The history store cannot be reached (or is off); the message says why."""
 
 

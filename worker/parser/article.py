@@ -44,7 +44,7 @@ def _parse_text(text: str, url: str) -> Article:
     if root is None:
         return _assemble(Metadata(), [], url)
     meta = extract_metadata(root, url)
-    paragraphs = main_text(root, text, url, meta.json_ld, meta.title or "")
+    paragraphs = main_text(root, text, url, meta.json_ld, meta.title or "", meta.description or "")
     if meta.published is None:
         # A dateline opening the text itself ("JAKARTA, 21/11/2020 - …").
         meta.published = find_date(paragraphs[0][:200]) if paragraphs else None

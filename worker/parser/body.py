@@ -30,6 +30,8 @@ LINK_PENALTY = 1.0
 SHORT_PENALTY = 0.3
 MIN_MARKED_CHARS = 200
 RUN_LINK_PENALTY = 1.5
+LEAD_LINK_PENALTY = 0.5
+MAX_LABEL_CHARS = 60
 ARTICLE_SHARE = 0.6
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
 
@@ -120,9 +122,11 @@ def keep_block(block: Block) -> bool:
     """Is this block article text (inside the chosen container)?"""
     if block.owner.tag == "h1":
         return False  # the headline is Article.title, not body
-    if block.link_density > 0.5 and not _linked_sentence(block):
-        return False
-    return not is_boilerplate_line(block.text)
+    return not _link_block(block) and not is_boilerplate_line(block.text)
+
+
+def _link_block(block: Block) -> bool:
+    return block.link_density > 0.5 and not _linked_sentence(block)
 
 
 def _linked_sentence(block: Block) -> bool:
@@ -169,34 +173,55 @@ def extract_body(root: etree._Element) -> Body:
         return Body([], False)
     inside = [b for b in blocks if _within(b.owner, container)]
     if not marked:
-        inside = densest_run(inside)
-    kept = _drop_orphan_headings([b for b in inside if keep_block(b)])
+        before = _lead_in(blocks, inside, container)
+        inside = densest_run(before + inside, lead=len(before))
+    kept = [b for b in _drop_orphan_headings(inside) if keep_block(b)]
     return Body(_trim_fragments([b.text for b in kept]), bool(marked))
 
 
 def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
-    """Headings introduce text; one followed by another heading or by nothing heads a
-    widget ("More Blog Stories") whose items were removed."""
+    """Headings introduce text; one followed by another heading, by nothing or by a list
+    of links (two link blocks at least) heads a widget ("More Blog Stories", "Related
+    coverage"), not a section. One link under a heading is a source the section cites."""
     kept: list[Block] = []
     for index, block in enumerate(blocks):
         if block.is_heading:
-            following = blocks[index + 1] if index + 1 < len(blocks) else None
-            if following is None or following.is_heading:
+            following = blocks[index + 1 : index + 3]
+            if (not following or following[0].is_heading
+                    or (len(following) == 2 and all(map(_link_block, following)))):
                 continue
         kept.append(block)
     return kept
 
 
-def densest_run(blocks: list[Block]) -> list[Block]:
+def _lead_in(blocks: list[Block], inside: list[Block], container) -> list[Block]:
+    """The blocks that precede the container inside its parent element: where a template
+    sets the lede apart in a box of its own before the story's (not the page's body). An
+    <article> or marked container is the publisher's own boundary of the story."""
+    if not inside or isinstance(container, frozenset) or container.tag == "article":
+        return []
+    parent = container.getparent()
+    if parent is None or parent.tag in ("body", "html"):
+        return []
+    first = next(i for i, b in enumerate(blocks) if b is inside[0])
+    start = first
+    while start > 0 and _within(blocks[start - 1].owner, parent):
+        start -= 1
+    return blocks[start:first]
+
+
+def densest_run(blocks: list[Block], lead: int = 0) -> list[Block]:
     """The contiguous run of blocks with the most prose net of (heavily weighted) links.
 
     Inside a container, the article is one run of prose; teaser lists that share the
     container alternate a linked headline with a blurb, and every headline costs
-    more than its blurb brings, so the run stops where the teasers begin.
+    more than its blurb brings, so the run stops where the teasers begin. The first
+    `lead` blocks (those before the container) can only join the run as its lede.
     """
-    best_sum, best_start, best_end = 0.0, 0, 0
-    running, start = 0.0, 0
-    for index, block in enumerate(blocks):
+    best_sum, best_start, best_end = 0.0, lead, lead
+    running, start = 0.0, lead
+    for index in range(lead, len(blocks)):
+        block = blocks[index]
         links = block.link_chars if block.link_density > 0.5 else 0
         value = _prose(block) - RUN_LINK_PENALTY * links - _short(block)
         if running <= 0:
@@ -204,18 +229,42 @@ def densest_run(blocks: list[Block]) -> list[Block]:
         running += value
         if running > best_sum:
             best_sum, best_start, best_end = running, start, index + 1
-    return blocks[best_start:best_end] if best_sum > 0 else blocks
+    if best_sum <= 0:
+        return blocks[lead:]
+    return blocks[_with_lede(blocks, best_start):best_end]
+
+
+def _with_lede(blocks: list[Block], start: int) -> int:
+    """Where the run starts once a lede cut off by an inline widget is taken back.
+
+    Teasers follow a story; what comes before it inside the container is headline, byline
+    and lede. A lede set apart by a few related links or an ad label is worth less than
+    the links cost at the run's weight, so here links cost less: the run starts earlier
+    when the prose before the gap outweighs it (the links themselves are dropped later).
+    """
+    best, best_start, running = 0.0, start, 0.0
+    for index in range(start - 1, -1, -1):
+        block = blocks[index]
+        links = block.link_chars if block.link_density > 0.5 else 0
+        running += _prose(block) - LEAD_LINK_PENALTY * links - _short(block)
+        if running > best:
+            best, best_start = running, index
+    return best_start
 
 
 def _trim_fragments(paragraphs: list[str]) -> list[str]:
-    """Drop label-like fragments (bylines, dates, counters) at the edges of the body."""
+    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, and
+    labels that close it ("Contact:", "Sources:"): what they introduced was furniture."""
     def fragment(text: str) -> bool:
         return len(text) < 40 and not _SENTENCE_END.search(text)
+
+    def label(text: str) -> bool:
+        return len(text) <= MAX_LABEL_CHARS and text.endswith(":")
 
     start, end = 0, len(paragraphs)
     while start < end and fragment(paragraphs[start]):
         start += 1
-    while end > start and fragment(paragraphs[end - 1]):
+    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])):
         end -= 1
     return paragraphs[start:end]
 

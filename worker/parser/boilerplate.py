@@ -52,11 +52,15 @@ _PROMO_ANYWHERE = re.compile(
     r"have a (?:news )?tip\?|click here (?:for|to)\b|^\[(\w+)\s[^\]]*\].*\[/\1\]$|(?:may|can) be reached at|"
     r"this slideshow requires javascript|"
     r"if you (?:buy|purchase) something through|(?:we|may) (?:earn|receive|get) (?:a )?(?:small )?"
-    r"(?:commission|share of)|affiliate (?:links?|commission)|"
+    r"(?:commission|compensation|share of)|affiliate (?:links?|commission)|"
+    r"advertisers? (?:do(?:es)? not|don't) influence|"
     r"ikuti (?:kami|akun)\b.{0,40}\b(?:instagram|twitter|facebook|tiktok|youtube)|"
     r"saluran whatsapp|whatsapp channel|google news|"
     r"\((?:image|photo|foto|picture) ?(?:credit|:)[^)]*\)$|"
-    r"^[^.!?]{0,80}\b(?:getty images|shutterstock|istock|ap photo|afp photo|reuters photo)\W*$",
+    r"^[^.!?]{0,80}\b(?:getty images|shutterstock|istock|ap photo|afp photo|reuters photo)\W*$|"
+    # the news agency's closing credits ("Reporting by …; Editing by …"), a copyright line
+    r"^(?:additional )?reporting by\b.{0,200}\b(?:writing|editing) by\b|"
+    r"^copyright\W{0,3}(?:©|@|\(c\)|\d{4})",
     re.IGNORECASE,
 )
 # Indonesian photo captions end with the credit in brackets: "... (Bagus Kurniawan/detikcom)".
@@ -66,7 +70,9 @@ _CAPTION_CREDIT = re.compile(r"\((?=[^()]{12,72}\))[^()/]{2,40}/[^()/]{2,30}\)\s
 
 # A photo caption ends with its credit: "… in Taipei on December 29. Photo: AP".
 _CAPTION_END = re.compile(
-    r"(?:^|[.!?)\]]\s)\s*(?:photos?|foto|fotos|picture|image|bild|credit)\s*(?::|©|by\b)\s*[^.!?]{1,60}$",
+    r"(?:^|[.!?)\]]\s)\s*(?:photos?|foto|fotos|picture|image|bild|credit)\s*(?::|©|by\b)\s*[^.!?]{1,60}$|"
+    # …or with a bare copyright sign: "… at Augusta in 1975. | © Augusta National/Getty Images"
+    r"[.!?|]\s*©\s*[^.!?©|]{1,60}$",
     re.IGNORECASE,
 )
 

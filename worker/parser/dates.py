@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 from dateutil import parser as dateutil_parser
 
@@ -63,9 +64,14 @@ def _plausible(moment: datetime) -> bool:
     return 1990 <= moment.year <= datetime.now(UTC).year + 1
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """A machine-readable or visible date string to UTC, or None when it is not a date."""
-    if not value or not isinstance(value, str):
+def parse_date(value: object) -> datetime | None:
+    """Any date string a feed, sitemap or page carries, to an aware UTC datetime; else None.
+
+    In order: ISO 8601 / RFC 3339 (and epoch seconds), RFC 822 (RSS), then a visible
+    dateline ("21/11/2020, 20:00 WIB"). Years outside 1990..next year are None. The one
+    date parser of newswatch: feeds, sitemaps, pages and the fast feed path use it.
+    """
+    if not isinstance(value, str):
         return None
     value = value.strip()[:200]
     if not value:
@@ -74,7 +80,29 @@ def parse_date(value: str | None) -> datetime | None:
         moment = _parse_iso(value)
         if moment is not None:
             return moment
-    return find_date(value)
+    rfc822 = _parse_rfc822(value)
+    if rfc822 is not None and rfc822.tzinfo is not None:
+        return _in_range(rfc822)
+    # A zone email.utils does not know ("WIB") leaves it naive: the dateline reader knows it.
+    return find_date(value) or (_in_range(rfc822) if rfc822 is not None else None)
+
+
+def _parse_rfc822(value: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment
+
+
+def _in_range(moment: datetime) -> datetime | None:
+    # OverflowError too: a date at the edge of datetime's range ("0001-01-01T00:00+01:00")
+    # cannot move to UTC, and one odd date must not cost the whole feed.
+    try:
+        moment = to_utc(moment)
+    except (OverflowError, ValueError):
+        return None
+    return moment if _plausible(moment) else None
 
 
 def _parse_iso(value: str) -> datetime | None:
@@ -93,8 +121,7 @@ def _parse_iso(value: str) -> datetime | None:
             moment = dateutil_parser.parse(value, tzinfos=_TZINFOS)
         except (ValueError, OverflowError, TypeError):
             return None
-    moment = to_utc(moment)
-    return moment if _plausible(moment) else None
+    return _in_range(moment)
 
 
 def find_date(text: str) -> datetime | None:

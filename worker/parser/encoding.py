@@ -14,6 +14,8 @@ import re
 
 from charset_normalizer import from_bytes
 
+from ..headers import charset_param
+
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -21,7 +23,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(
     rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE
 )
@@ -41,10 +42,7 @@ def _codec(name: str | None) -> str | None:
 
 def charset_from_content_type(content_type: str | None) -> str | None:
     """The codec named by a Content-Type header, if it names a known one."""
-    if not content_type:
-        return None
-    match = _HEADER_CHARSET.search(content_type)
-    return _codec(match.group(1)) if match else None
+    return _codec(charset_param(content_type))
 
 
 def _declared_in_document(head: bytes) -> str | None:

@@ -15,6 +15,7 @@ from lxml import etree
 
 from .body import extract_body, json_ld_body, paragraph_chars
 from .boilerplate import is_boilerplate_line
+from .lede import contains, find_lede, with_lede
 from .plausible import implausible, worth_a_second_look
 from .second_opinion import second_opinion
 
@@ -34,17 +35,22 @@ MIN_MERGE_SHARE = 0.5
 SECOND_OPINION_MAX_ELEMENTS = 15_000
 
 
-def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "") -> list[str]:
+def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "",
+              description: str = "") -> list[str]:
     """Body paragraphs of the page; cleans `root` in place (read metadata first)."""
     elements = sum(1 for _ in root.iter())
+    scope = root.find("body")
+    lede = find_lede(scope if scope is not None else root, description)
     from_ld = json_ld_body(json_ld)
     # The publisher's own articleBody says how long the story is, where there is one.
     yardstick = max(paragraph_chars(root), _chars(from_ld))
+    if lede and from_ld and not contains(from_ld, lede):
+        lede = None  # the publisher's own articleBody leaves it out: a dek, not the lede
     body = extract_body(root)
     paragraphs = body.paragraphs
     if body.marked or not worth_a_second_look(paragraphs, yardstick):
         # itemprop=articleBody is the publisher's word: no second opinion
-        return _without_title(paragraphs, title)
+        return _without_title(with_lede(paragraphs, lede), title)
     alternatives = [lambda: from_ld]
     if elements <= SECOND_OPINION_MAX_ELEMENTS:
         alternatives.append(lambda: second_opinion(html, url))
@@ -59,7 +65,7 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
         elif (_chars(candidate) >= MIN_MERGE_SHARE * _chars(paragraphs)
               and agreement(paragraphs, candidate) < AGREEMENT):
             paragraphs = merge_missing(paragraphs, candidate)
-    return _without_title(paragraphs, title)
+    return _without_title(with_lede(paragraphs, lede), title)
 
 
 def _shingles(paragraphs: list[str]) -> set[tuple[str, ...]]:

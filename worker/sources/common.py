@@ -1,42 +1,16 @@
-"""Helpers shared by the source readers: the error type, hostile-input screening, dates."""
+"""Helpers shared by the source readers: the error type, hostile-input screening, HTML sniffing."""
 
 from __future__ import annotations
 
-import functools
 import html
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from ..errors import NewswatchError
 
-class SourceError(ValueError):
+
+class SourceError(NewswatchError, ValueError):
     """A source body that cannot be read as what the source claims to be."""
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def source_errors_only(reader: Callable[P, R]) -> Callable[P, R]:
-    """Make a public reader raise SourceError for anything its parsers throw.
-
-    Callers log one error per source and move on; a library bug on hostile
-    input (RecursionError, UnicodeError, lxml or soupsieve internals) must not
-    surface as some other exception type and stop the caller.
-    """
-
-    @functools.wraps(reader)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return reader(*args, **kwargs)
-        except SourceError:
-            raise
-        except (Exception, RecursionError) as exc:
-            raise SourceError(f"unreadable body: {type(exc).__name__}: {exc}"[:300]) from exc
-
-    return wrapper
 
 
 _ENTITY_MARKERS = tuple(
@@ -124,39 +98,16 @@ def absolute_url(value: object, base: str) -> str | None:
     return url.split("#", 1)[0] if "#" in url else url
 
 
-def to_utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+def looks_like_html_page(body: bytes) -> bool:
+    """Whether a body that should be a feed is an HTML page instead (a site's front page).
 
-
-def parse_date(value: object) -> datetime | None:
-    """An aware UTC datetime from RFC 3339 / RFC 822 / loose text, else None."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()[:100]
-    if not text:
-        return None
-    # OverflowError too: a date at the edge of datetime's range ("0001-01-01T00:00+01:00")
-    # cannot move to UTC, and one odd date must not cost the whole feed.
-    try:
-        return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except (ValueError, OverflowError):
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return to_utc(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        pass
-    try:
-        from dateutil import parser as date_parser
-
-        return to_utc(date_parser.parse(text))
-    except (ValueError, OverflowError, TypeError, date_parser.ParserError):
-        return None
+    Looks only at the head: a page says so in its first bytes, while a feed may
+    quote HTML further down (in a description or content:encoded).
+    """
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or (
+        b"<html" in head and b"<rss" not in head and b"<feed" not in head
+    )
 
 
 def language_tag(value: object) -> str | None:

@@ -32,7 +32,6 @@ from typing import Any
 
 import feedparser.mixin
 from feedparser.api import StrictFeedParser
-from feedparser.datetimes import _parse_date as feedparser_parse_date
 from lxml import etree
 
 
@@ -201,30 +200,35 @@ def _attrs(element: etree._Element) -> dict[str, str]:
 # ------------------------------------------------------------------ dates
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:\d\d)\Z")
+_DAY = re.compile(r"\d{4}-\d\d-\d\d\Z")  # W3C-DTF date only (dc:date): midnight UTC
 _RFC822 = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d\d:\d\d(?::\d\d)?\s+"
                      r"(?:[+-]\d{4}|GMT|UTC?|Z|[ECMP][SD]T)\Z")
 
 
-def parse_date_struct(text: str) -> time.struct_time | None:
-    """The UTC struct_time feedparser would store in ``*_parsed`` for ``text``.
+def parse_date_struct(text: str) -> time.struct_time:
+    """The UTC struct_time feedparser would store in ``*_parsed`` for ``text``; else Unusual.
 
-    The two shapes nearly every feed uses (RFC 3339, RFC 822 with a numeric offset or a
-    US/GMT zone name) go through the standard library; anything else, or anything it
-    reads as zone-less, through feedparser's own parser, so odd formats agree too.
+    The shapes nearly every feed uses (RFC 3339, a bare W3C-DTF day, RFC 822 with a
+    numeric offset or a US/GMT zone name) are read by the standard library, which agrees with feedparser on
+    them. Anything else (no zone, "-0000", two-digit years, 31 Feb, free text) is not
+    plain: the feed goes to feedparser, so odd dates read as the reference reads them,
+    without reaching into feedparser's private date parser.
     struct_time has no microseconds: they are dropped, as feedparser drops them.
     """
     try:
         if _RFC3339.match(text):
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        elif _DAY.match(text):
+            moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
         elif _RFC822.match(text) and not text.endswith("-0000"):  # -0000 means "zone unknown"
             moment = parsedate_to_datetime(text)
         else:
-            return feedparser_parse_date(text)
+            raise Unusual(f"date {text[:40]!r}")
         if moment.tzinfo is None:
-            return feedparser_parse_date(text)
+            raise Unusual(f"date without a zone {text[:40]!r}")
         return moment.astimezone(UTC).timetuple()
-    except (ValueError, TypeError, IndexError, OverflowError):  # out of range, 31 Feb...
-        return feedparser_parse_date(text)
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:  # out of range, 31 Feb...
+        raise Unusual(f"date {text[:40]!r}") from exc
 
 
 # ------------------------------------------------------------------ the reader

@@ -21,21 +21,24 @@ from typing import Any
 import feedparser
 
 from worker.fetch import FetchResponse
-from worker.models import FeedEntry
+from worker.models import FeedEntry, Source
 
+from ..headers import charset_param
+from ..parser.dates import parse_date
 from .common import (
     SourceError,
     absolute_url,
     clean_markup,
     clean_text,
     language_tag,
-    parse_date,
+    looks_like_html_page,
     reject_entity_declarations,
     reject_tag_floods,
-    source_errors_only,
     strip_control_bytes,
 )
 from .fastfeed import Unusual, fast_parse
+from .page import discover_feed_url
+from .reader import Fetch, Read, Reader
 
 JSON_TYPES = ("application/feed+json", "application/json")
 # feedparser handles ~10,000 tags per second: this bounds one feed to seconds. A
@@ -46,7 +49,6 @@ MAX_FEED_TAGS = 150_000
 MAX_LENIENT_BYTES = 2 * 1024 * 1024
 
 
-@source_errors_only
 def read_feed(response: FetchResponse) -> tuple[list[FeedEntry], float | None]:
     """Entries of a feed and its advertised refresh interval (RSS ``<ttl>``) in seconds."""
     if response.not_modified:
@@ -56,13 +58,6 @@ def read_feed(response: FetchResponse) -> tuple[list[FeedEntry], float | None]:
         return read_json_feed(body, response.url), None
     parsed = parse_xml(body, response.url, response.content_type)
     return xml_entries(parsed, response.url), feed_ttl(parsed)
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html")) or (
-        b"<html" in head and b"<rss" not in head and b"<feed" not in head
-    )
 
 
 def looks_like_json_feed(body: bytes, content_type: str | None) -> bool:
@@ -86,11 +81,11 @@ def parse_xml(body: bytes, url: str, content_type: str | None = None, fast: bool
     reject_entity_declarations(body)
     reject_tag_floods(body, MAX_FEED_TAGS)
     body = strip_control_bytes(body)
-    if _looks_like_html(body):
+    if looks_like_html_page(body):
         raise SourceError("not a feed: got an HTML page (try feed autodiscovery)")
     if fast:
         try:
-            return fast_parse(body, _charset(content_type))
+            return fast_parse(body, charset_param(content_type))
         except Unusual:
             pass  # not plain enough for the fast path: feedparser decides
     if len(body) > MAX_LENIENT_BYTES:
@@ -115,15 +110,6 @@ def parse_xml(body: bytes, url: str, content_type: str | None = None, fast: bool
         if not parsed.get("version"):
             raise SourceError("not a feed (no RSS, Atom or JSON Feed found)")
     return parsed
-
-
-def _charset(content_type: str | None) -> str | None:
-    # The same rule as FetchResponse.charset; parse_xml only gets the header value.
-    for part in (content_type or "").split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip("\"'").lower() or None
-    return None
 
 
 def _require_well_formed(body: bytes) -> None:
@@ -330,3 +316,32 @@ def _json_authors(data: dict[str, Any]) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def _read(response: FetchResponse, source: Source, fetch: Fetch | None) -> Read:
+    entries, ttl = read_feed(response)
+    return Read(entries, ttl)
+
+
+def _follow_advertised_feed(response: FetchResponse, fetch: Fetch) -> tuple[str, FetchResponse] | None:
+    """A feed URL that turned out to be an HTML page: the feed the page advertises."""
+    if not (response.media_type in ("text/html", "application/xhtml+xml")
+            or looks_like_html_page(response.body)):
+        return None
+    feed_url = discover_feed_url(response)
+    if not feed_url:
+        raise SourceError("the URL is an HTML page that advertises no feed "
+                          "(use kind: page with a selector for listing pages)")
+    return feed_url, fetch(feed_url)
+
+
+READER = Reader(
+    accept="application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
+    "application/json;q=0.8, */*;q=0.5",
+    read=_read,
+    follow=_follow_advertised_feed,
+)

@@ -10,16 +10,16 @@ from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from bs4.element import Tag
 
 from worker.fetch import FetchResponse
-from worker.models import FeedEntry
+from worker.models import FeedEntry, Source
 
 from .common import (
     SourceError,
     absolute_url,
     clean_text,
     reject_tag_floods,
-    source_errors_only,
     strip_control_bytes,
 )
+from .reader import Fetch, Read, Reader
 
 # A listing that is really XML is still read as HTML: links are all we want from it.
 # (A process-wide filter: catch_warnings() is not thread-safe.)
@@ -75,7 +75,6 @@ def looks_like_article(url: str) -> bool:
     return slug.count("-") >= 3 and len(slug) >= 20
 
 
-@source_errors_only
 def read_page(response: FetchResponse, selector: str | None = None) -> list[FeedEntry]:
     """Article links of a listing page: by CSS selector, else by URL heuristics."""
     if response.not_modified:
@@ -161,3 +160,10 @@ def _discover(response: FetchResponse) -> str | None:
         if url and (best is None or FEED_TYPES[kind] < best[0]):
             best = (FEED_TYPES[kind], url)
     return best[1] if best else None
+
+
+def _read(response: FetchResponse, source: Source, fetch: Fetch | None) -> Read:
+    return Read(read_page(response, source.selector))
+
+
+READER = Reader(accept="text/html, application/xhtml+xml;q=0.9, */*;q=0.5", read=_read)

@@ -10,21 +10,23 @@ from collections.abc import Iterator
 from lxml import etree
 
 from worker.fetch import FetchResponse
-from worker.models import FeedEntry
+from worker.models import FeedEntry, Source
 
+from ..parser.dates import parse_date
 from .common import (
     SourceError,
     absolute_url,
     clean_text,
     language_tag,
-    parse_date,
     reject_entity_declarations,
-    source_errors_only,
     strip_control_bytes,
 )
+from .reader import Fetch, Read, Reader
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 MAX_URLS = 50_000
+# A sitemap index can name thousands of sitemaps; news lives in the few newest.
+MAX_CHILD_SITEMAPS = 5
 
 
 def _parser() -> etree.XMLParser:
@@ -83,7 +85,6 @@ def _text(element: etree._Element, *path: str) -> str:
     return (node.text or "").strip() if node is not None else ""
 
 
-@source_errors_only
 def sitemap_children(response: FetchResponse) -> list[str]:
     """Nested sitemap URLs of a sitemap index (empty for a plain sitemap)."""
     if response.not_modified:
@@ -101,7 +102,6 @@ def sitemap_children(response: FetchResponse) -> list[str]:
     return urls
 
 
-@source_errors_only
 def read_sitemap(response: FetchResponse) -> list[FeedEntry]:
     """Entries of a urlset sitemap; [] for an index (use ``sitemap_children``)."""
     if response.not_modified:
@@ -163,3 +163,27 @@ def _text_sitemap(response: FetchResponse) -> list[FeedEntry]:
     if not entries:
         raise SourceError("not a sitemap (neither XML nor a list of URLs)")
     return list(entries.values())[:MAX_URLS]
+
+
+def _read(response: FetchResponse, source: Source, fetch: Fetch | None) -> Read:
+    children = sitemap_children(response) if fetch is not None else []
+    if not children:
+        return Read(read_sitemap(response))
+    entries: list[FeedEntry] = []
+    for child in _newest(children):
+        entries.extend(read_sitemap(fetch(child)))
+    return Read(entries)
+
+
+def _newest(urls: list[str]) -> list[str]:
+    # Indexes list children oldest-first or newest-first; names usually carry a date
+    # or a counter, so the lexically greatest are the newest either way.
+    return sorted(urls, reverse=True)[:MAX_CHILD_SITEMAPS]
+
+
+READER = Reader(
+    accept="application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, */*;q=0.3",
+    read=_read,
+    # An index can stay byte for byte the same while its children change.
+    same_body_same_entries=False,
+)

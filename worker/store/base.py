@@ -50,13 +50,24 @@ class SourceState:
     down_alerted: bool = False  # the ops channels were told this source is down
     last_poll_end: float | None = None  # when the last poll was recorded
     body_hash: str | None = None  # of the last body read in full (servers without validators)
+    # Adaptive polling (worker/pace.py): what the polls observed of the publishing rate.
+    pace_since: float | None = None  # the last successful poll, up to which entries are counted
+    pace_span: float = 0.0  # seconds observed in all
+    pace_recent: float = 0.0  # new entries, exponentially weighted over about an hour
+    pace_longrun: float = 0.0  # new entries, exponentially weighted over about a day
+    pace_interval: float | None = None  # the interval the policy chose last
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SourceState:
-        return cls(**json.loads(text))
+        # Keys this version does not know (written by a newer one) are dropped, not fatal.
+        data = json.loads(text)
+        return cls(**{key: value for key, value in data.items() if key in _STATE_FIELDS})
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(SourceState))
 
 
 # What a WebSub subscription is doing (worker/websub/).
@@ -301,6 +312,15 @@ class Store(ABC):
     def take_counts(self) -> dict[str, int]:
         """Atomically read the counters and reset them to zero."""
 
+    # --- robots.txt, shared by every process -------------------------------------------
+
+    @abstractmethod
+    def robots_txt(self, site: str) -> str | None:
+        """The robots.txt record saved for `site` ("https://host:port"), None once expired."""
+
+    @abstractmethod
+    def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
+        """Keep `record` (opaque text, see worker.fetch.robots) for `site` for `ttl` seconds."""
     # --- WebSub subscriptions ----------------------------------------------------------
 
     @abstractmethod

@@ -39,6 +39,7 @@ DELIVERY_COUNTS = _P + "deliveries:counts"
 DIGEST = _P + "digest:"
 DIGEST_DUE = _P + "digest_due"
 LOCK = _P + "lock:"
+ROBOTS = _P + "robots:"
 COUNTS = _P + "counts"
 WEBSUB = _P + "websub"  # source id -> subscription JSON
 WEBSUB_REVISION = _P + "websub:revision"  # source id -> the record's revision
@@ -374,6 +375,14 @@ class RedisStore(Store):
         return [i.decode() for i in ids]
 
     # --- coordination -----------------------------------------------------------------
+
+    def robots_txt(self, site: str) -> str | None:
+        raw = self.client.get(ROBOTS + site)
+        return raw.decode("utf-8") if raw is not None else None
+
+    def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
+        # Redis drops the key itself when it expires: no sweeping needed.
+        self.client.set(ROBOTS + site, record.encode("utf-8"), px=max(1, int(ttl * 1000)))
 
     def try_lock(self, name: str, token: str, ttl: float) -> bool:
         return bool(self.client.set(LOCK + name, token, nx=True, px=max(1, int(ttl * 1000))))

@@ -57,6 +57,7 @@ WHEN NEW.state = 'pending' AND NEW.last_error IS NOT NULL BEGIN
     ON CONFLICT(name) DO UPDATE SET value = value + 1;
 END;
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS robots (site TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS websub (
     source_id TEXT PRIMARY KEY, data TEXT NOT NULL, revision TEXT NOT NULL, check_at REAL);
 CREATE INDEX IF NOT EXISTS websub_check ON websub (check_at);
@@ -397,6 +398,20 @@ class SQLiteStore(Store):
         return ids
 
     # --- coordination -----------------------------------------------------------------
+
+    def robots_txt(self, site: str) -> str | None:
+        row = self._db().execute(
+            "SELECT record FROM robots WHERE site = ? AND expires_at > ?", (site, time.time())
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
+        now = time.time()
+        with self._tx() as db:
+            # Expired rows go on each write: the table holds at most the sites polled lately.
+            db.execute("DELETE FROM robots WHERE expires_at <= ?", (now,))
+            db.execute("INSERT OR REPLACE INTO robots (site, record, expires_at) VALUES (?, ?, ?)",
+                       (site, record, now + ttl))
 
     def try_lock(self, name: str, token: str, ttl: float) -> bool:
         now = time.time()

@@ -27,6 +27,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import TypeVar
 
 import ahocorasick
 
@@ -77,6 +78,19 @@ def article_text(article: Article) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- compiled topics
 
+Spans = list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One part of a topic's query, valued against one article (see ``TopicIndex.decide``)."""
+
+    node: Node
+    holds: bool
+    spans: Spans  # (first word, last word) where a term or a NEAR pair was found
+    children: tuple[Clause, ...]
+    body_only: bool = False  # a title: term that occurs in the body only
+
 @dataclass(frozen=True, slots=True)
 class CompiledTopic:
     topic: Topic
@@ -85,6 +99,24 @@ class CompiledTopic:
     positive: tuple[tuple[int, int, bool], ...]  # (atom, words, title_only) not under NOT
     languages: frozenset[str]
     sources: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the matcher weighed for one topic and one article (``TopicIndex.decide``)."""
+
+    compiled: CompiledTopic
+    scan: Scan
+    query_holds: bool
+    language_ok: bool
+    source_ok: bool
+    scored: Match | None  # score, terms and snippets, whenever the query holds
+    verdict: Match | None  # what `match` gives for this topic: None means no alert
+    clauses: Clause
+
+    @property
+    def matched(self) -> bool:
+        return self.verdict is not None
 
 
 class TopicIndex:
@@ -216,15 +248,61 @@ class TopicIndex:
         scan = self.scan(article)
         matches: list[Match] = []
         for index in self.candidates(scan):
-            compiled = self.topics[index]
-            if not self.passes_filters(compiled, article):
-                continue
-            if not compiled.program(scan):
-                continue
-            found = build_match(compiled, scan)
-            if found.score >= compiled.topic.min_score:
+            found = self._match_one(self.topics[index], scan, article)
+            if found is not None:
                 matches.append(found)
         return matches
+
+    def _match_one(self, compiled: CompiledTopic, scan: Scan, article: Article) -> Match | None:
+        # The one rule deciding whether a topic alerts; `match` and `decide` both use it.
+        if not self.passes_filters(compiled, article) or not compiled.program(scan):
+            return None
+        found = build_match(compiled, scan)
+        return found if found.score >= compiled.topic.min_score else None
+
+    def decide(self, topic_id: str, article: Article) -> Decision:
+        """Everything the matcher weighs for one topic and one article, and its verdict.
+
+        ``verdict`` is the matcher's own (the rule ``match`` applies); the other
+        fields say why. KeyError for an unknown topic id.
+        """
+        compiled = self.compiled(topic_id)
+        scan = self.scan(article)
+        holds = compiled.program(scan)
+        return Decision(
+            compiled=compiled,
+            scan=scan,
+            query_holds=holds,
+            language_ok=language_ok(compiled, article),
+            source_ok=source_ok(compiled, article),
+            scored=build_match(compiled, scan) if holds else None,
+            verdict=self._match_one(compiled, scan, article),
+            clauses=self._clause(compiled.query.root, self._atoms_of(compiled), scan, {}),
+        )
+
+    def _atoms_of(self, compiled: CompiledTopic) -> dict[int, int]:
+        return {id(t): self.atom_of(t) for t in iter_terms(compiled.query.root)}
+
+    def _clause(self, node: Node, atoms: dict[int, int], scan: Scan, trace: Trace) -> Clause:
+        """One clause and those below it, each valued by its own compiled program.
+
+        The values are what the matcher computes for that part of the query (the
+        same `_compile`), not a second reading of the query.
+        """
+        holds = _compile(node, atoms, trace)(scan)
+        spans = _compile_spans(node, atoms, trace)(scan) if isinstance(node, Term | Near) else []
+        if isinstance(node, Term):
+            children: tuple[Clause, ...] = ()
+        elif isinstance(node, Not):
+            children = (self._clause(node.child, atoms, scan, trace),)
+        elif isinstance(node, Near):
+            children = (self._clause(node.left, atoms, scan, trace),
+                        self._clause(node.right, atoms, scan, trace))
+        else:
+            children = tuple(self._clause(c, atoms, scan, trace) for c in node.children)
+        body_only = (isinstance(node, Term) and node.title and not spans
+                     and atoms[id(node)] in scan.hits)
+        return Clause(node, holds, spans, children, bool(body_only))
 
     def matching_topic_ids(self, article: Article) -> list[str]:
         """Just the ids (skips scoring and snippets; used by benchmarks)."""
@@ -262,13 +340,42 @@ def compile_topics(topics: Iterable[Topic]) -> TopicIndex:
 # --------------------------------------------------------------------------- evaluation
 
 
-Spans = list[tuple[int, int]]
 Predicate = Callable[[Scan], bool]
+T = TypeVar("T")
 
 
-def _compile(node: Node, atoms: dict[int, int]) -> Predicate:
+# A trace (``TopicIndex.decide``) keeps the program of every clause, keyed by kind and
+# node, each remembering its one result: explaining a long NEAR chain costs what
+# matching it does. A trace belongs to one scan. Matching itself passes none.
+Trace = dict[tuple[str, int], Callable[[Scan], object]]
+
+
+def _through(trace: Trace, kind: str, node: Node,
+             build: Callable[[Trace], Callable[[Scan], T]]) -> Callable[[Scan], T]:
+    """The clause's one program in ``trace``, built on first use, remembering its result."""
+    key = (kind, id(node))
+    if key not in trace:
+        program = build(trace)
+        result: list[T] = []
+
+        def run(scan: Scan) -> T:
+            if not result:
+                result.append(program(scan))
+            return result[0]
+
+        trace[key] = run
+    return trace[key]  # type: ignore[return-value]
+
+
+def _compile(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Predicate:
     """The query as nested closures: calling one is far cheaper than walking
     a tree and dispatching on node types, and only candidate topics pay it."""
+    if trace is None:  # matching: no trace, nothing between the closures
+        return _compile_node(node, atoms, None)
+    return _through(trace, "holds", node, lambda t: _compile_node(node, atoms, t))
+
+
+def _compile_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Predicate:
     if isinstance(node, Term):
         atom = atoms[id(node)]
         if not node.title:
@@ -276,13 +383,13 @@ def _compile(node: Node, atoms: dict[int, int]) -> Predicate:
         words, title = len(node.words), node.title
         return lambda scan: bool(term_spans(atom, words, title, scan))
     if isinstance(node, Not):
-        inner = _compile(node.child, atoms)
+        inner = _compile(node.child, atoms, trace)
         return lambda scan: not inner(scan)
     if isinstance(node, Near):
-        left, right = _compile_spans(node.left, atoms), _compile_spans(node.right, atoms)
+        left, right = _compile_spans(node.left, atoms, trace), _compile_spans(node.right, atoms, trace)
         distance = node.distance
         return lambda scan: any_near(left(scan), right(scan), distance)
-    parts = [_compile(c, atoms) for c in node.children]
+    parts = [_compile(c, atoms, trace) for c in node.children]
     if isinstance(node, And):
         if len(parts) == 2:
             first, second = parts
@@ -294,17 +401,23 @@ def _compile(node: Node, atoms: dict[int, int]) -> Predicate:
     return lambda scan: any(part(scan) for part in parts)
 
 
-def _compile_spans(node: Node, atoms: dict[int, int]) -> Callable[[Scan], Spans]:
+def _compile_spans(node: Node, atoms: dict[int, int], trace: Trace | None = None) -> Callable[[Scan], Spans]:
     """For NEAR operands: a function giving the (minimal) spans of matches."""
+    if trace is None:
+        return _compile_spans_node(node, atoms, None)
+    return _through(trace, "spans", node, lambda t: _compile_spans_node(node, atoms, t))
+
+
+def _compile_spans_node(node: Node, atoms: dict[int, int], trace: Trace | None) -> Callable[[Scan], Spans]:
     if isinstance(node, Term):
         atom, words, title = atoms[id(node)], len(node.words), node.title
         return lambda scan: term_spans(atom, words, title, scan)
     if isinstance(node, Near):
-        left, right = _compile_spans(node.left, atoms), _compile_spans(node.right, atoms)
+        left, right = _compile_spans(node.left, atoms, trace), _compile_spans(node.right, atoms, trace)
         distance = node.distance
         return lambda scan: near_pairs(left(scan), right(scan), distance)
     assert isinstance(node, Or)  # the parser allows nothing else under NEAR
-    parts = [_compile_spans(c, atoms) for c in node.children]
+    parts = [_compile_spans(c, atoms, trace) for c in node.children]
     return lambda scan: minimal_spans([span for part in parts for span in part(scan)])
 
 

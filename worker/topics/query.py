@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from ..errors import NewswatchError
 from .normalize import is_word_char, normalize_words
 
 MAX_DEPTH = 100  # parentheses
@@ -54,7 +55,7 @@ LIST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")  # what may follow '@'
 TermLists = Mapping[str, tuple[str, ...]]  # list name -> its items (terms), flattened
 
 
-class QueryError(ValueError):
+class QueryError(NewswatchError, ValueError):
     """A malformed query; ``position`` is a 0-based character offset."""
 
     def __init__(self, position: int, expected: str, found: str | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 
+from ..errors import NewswatchError
 from ..history import HistoryUnavailable, open_history
 from ..models import Config
 from ..store import Store, open_store
@@ -28,7 +29,7 @@ USER = "newswatch"
 HISTORY_RETRY = 30.0  # seconds before trying an unreachable history store again
 
 
-class WebError(ValueError):
+class WebError(NewswatchError, ValueError):
     """The page cannot be served as asked (e.g. off loopback without a password)."""
 
 

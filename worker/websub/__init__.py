@@ -28,16 +28,17 @@ from .subscriber import callback_url, configured, sync_subscription
 if TYPE_CHECKING:
     from ..listing import Listing
 
-__all__ = ["polling_interval", "receive_push", "schedule_subscriptions", "sync_subscription"]
+__all__ = ["polling_interval", "receive_push", "safety_net_every", "schedule_subscriptions",
+           "sync_subscription"]
 
 
-def polling_interval(rt: Runtime, source: Source, listing: Listing | None) -> float:
+def polling_interval(rt: Runtime, source: Source, listing: Listing | None, every: float) -> float:
     """A poll's hook: record the hub the feed advertises (a new one is subscribed at the
-    next tick) and return the interval to poll at: `every`, or, while a subscription
-    delivers pushes, at least `websub_poll_every` (polling stays as a safety net)."""
+    next tick) and return the interval to poll at: `every` (the pace's choice), or, while
+    a subscription delivers pushes, at least the safety-net interval (safety_net_every)."""
     settings = rt.config.settings
     if not settings.public_url or callback_url(rt, source.id) is None:
-        return source.every
+        return every
     found = None
     if listing is not None and not listing.response.not_modified:
         found = advertised_hub(listing.response)
@@ -53,8 +54,17 @@ def polling_interval(rt: Runtime, source: Source, listing: Listing | None) -> fl
                     topic=found.topic)
             sub = new
     if sub is not None and sub.receives:
-        return max(source.every, settings.websub_poll_every)
-    return source.every
+        return max(every, safety_net_every(rt, source))
+    return every
+
+
+def safety_net_every(rt: Runtime, source: Source) -> float:
+    """How often a pushed source is still polled: `websub_poll_every` when set, else the
+    source's `max_every` (SPEC "Freshness"), never more often than its `every`."""
+    from ..pace import bounds
+
+    settings = rt.config.settings
+    return max(source.every, settings.websub_poll_every or bounds(source, settings)[1])
 
 
 # The config each process last reconciled the subscriptions with (see below).
