@@ -359,7 +359,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     config = _config(args)
     try:
-        serve(config, args.bind)
+        serve(config, args.bind, str(config_path(args.config)))
     except WebError as error:
         raise UsageError(str(error)) from None
     except OSError as error:  # the port is taken, or not ours to bind
