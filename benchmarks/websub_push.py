@@ -66,7 +66,7 @@ class Loopback:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path not in owner.feeds:
                     return self._send(404, b"no")
@@ -78,7 +78,7 @@ class Loopback:
                             owner.polled_at.setdefault(slug, now)
                 self._send(200, owner.feed(path, slugs), "application/atom+xml")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/hook":
                     url = json.loads(body)["article"]["url"]
@@ -151,7 +151,7 @@ def wait(condition, what: str, timeout: float = 60.0) -> None:
 
 def summary(name: str, values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"p50": statistics.median(ordered), "p95": p95, "max": ordered[-1], "n": len(ordered)}
 
 

@@ -155,7 +155,7 @@ def test_verification_echoes_only_for_the_subscription_asked_for(callback_app):
 
 
 def test_pushes_need_a_live_subscription_and_a_bounded_body(callback_app):
-    client, store = callback_app
+    client, _ = callback_app
     assert client.post("/websub/blog", data=b"<feed/>").status_code == 410  # not verified yet
     assert client.post("/websub/nope", data=b"<feed/>").status_code == 410
     _challenge(client)

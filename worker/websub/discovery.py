@@ -39,7 +39,7 @@ def advertised_hub(response: FetchResponse) -> Advertised | None:
         hubs, topic = _from_headers(response)
         if not hubs:
             hubs, topic = _from_body(response)
-    except (Exception, RecursionError):  # hostile input: nothing advertised
+    except (Exception, RecursionError):  # noqa: BLE001 - hostile input: nothing advertised
         return None
     hub = next((url for url in hubs if url), None)
     if hub is None:

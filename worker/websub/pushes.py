@@ -60,7 +60,7 @@ class LocalRunner:
             try:
                 self.runtime.reload_if_changed()
                 self.dispatcher.run_due()
-            except Exception:  # noqa: BLE001 - the loop outlives one bad moment
+            except Exception:
                 log.exception("websub push runner")
             until = self.dispatcher.next_due_in()
             self.dispatcher.wait(1.0 if until is None else min(max(until, 0.0), 1.0))
