@@ -306,6 +306,7 @@ def test_subscribe_verify_push_once_renew_and_unsubscribe(world):
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(late, timeout=10)
     assert gone.value.code == 410  # no live subscription: the hub may drop it
+    gone.value.close()
 
     # A removed source's record goes.
     world.write_config(removed=True)
@@ -337,7 +338,7 @@ def test_distributed_the_web_service_hands_pushes_to_the_celery_workers(
         tmp_path, redis_url, celery_bin):
     """Worker and beat as compose runs them: beat's tick finds and subscribes the hub, the
     hub verifies on `newswatch web`, which hands the push to a worker, which alerts."""
-    from conftest import subprocess_env
+    from helpers import subprocess_env
     from processes import CeleryProcesses
 
     world = World(tmp_path, redis_url=redis_url)

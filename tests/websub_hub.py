@@ -74,6 +74,7 @@ class LocalHub:
             with urllib.request.urlopen(f"{callback}?{urllib.parse.urlencode(query)}", timeout=10) as answer:
                 return answer.status, answer.read().decode() == challenge
         except urllib.error.HTTPError as error:
+            error.close()  # its socket, or a ResourceWarning in whichever test runs next
             return error.code, False
 
     def publish(self, topic: str, body: bytes, method: str = "sha256", tamper: bool = False,
@@ -90,4 +91,5 @@ class LocalHub:
             with urllib.request.urlopen(request, timeout=10) as answer:
                 return answer.status
         except urllib.error.HTTPError as error:
+            error.close()
             return error.code

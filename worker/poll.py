@@ -11,8 +11,9 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from . import dedup, metrics, pace
 from .alerting import match_and_alert
@@ -21,6 +22,10 @@ from .logs import ms_since, summary
 from .models import Article, FeedEntry, Source
 from .runtime import Runtime
 from .store import ENTRY_BUSY, ENTRY_NEW, EntryOutcomes
+
+if TYPE_CHECKING:
+    from .listing import Listing
+    from .store import SourceState
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -45,6 +50,18 @@ class PollResult:
     error: str | None = None
 
 
+@dataclass
+class PollWork:
+    """What one poll found and did, handed from reading the source to recording the poll."""
+
+    state: SourceState
+    listing: Listing | None = None
+    server_wait: float = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
+    claimed: list[tuple[FeedEntry, str]] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # entry keys whose alerts are in the ledger
+    failed: list[str] = field(default_factory=list)  # entry keys to retry on the next poll
+
+
 def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) -> PollResult:
     """Fetch one source, process its new entries, record health and the next due time.
 
@@ -54,11 +71,6 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     multiplies itself. A claim made while a poll was running is as stale, so "after" is
     measured to the end of the last poll.
     """
-    from .fetch import FetchError
-    from .listing import list_entries
-    from .sources import SourceError
-    from .websub import polling_interval
-
     started = time.monotonic()
     now = time.time()
     try:
@@ -74,62 +86,13 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     if claimed_at is not None and last_end is not None and last_end >= claimed_at:
         return PollResult(source_id, "skipped")
     result = PollResult(source_id, "ok")
-    server_wait = 0.0  # what the server asked for: Cache-Control max-age or Retry-After
-    claimed: list[tuple[FeedEntry, str]] = []
-    listed: list[FeedEntry] = []
-    done: list[str] = []
-    failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
-    listing = None
-    try:
-        listing = list_entries(rt.fetcher, source, state)
-        state = listing.state
-        result.http = listing.response.status
-        server_wait = listing.server_wait
-        if listing.response.not_modified or listing.unchanged:
-            result.status = "not_modified"
-        result.entries = len(listing.entries)
-        listed = listing.entries
-        claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
-        process_claimed(rt, source, claimed, result, done, failed, first_poll=state.last_poll is None)
-    except FetchError as error:
-        result.status, result.error, result.http = "error", error.reason, error.status
-        server_wait = error.retry_after or 0.0
-    except SourceError as error:
-        result.status, result.error = "error", f"bad feed: {error}"
-    except Exception as error:  # one broken source never takes the worker down
-        log.exception("poll of %s failed", source_id)
-        result.status, result.error = "error", f"{type(error).__name__}: {error}"
-
-    # Claimed entries the poll never reached (it failed on the way) are released, so the
-    # next poll takes them at once instead of waiting for the claims to run out.
-    finished = set(done) | set(failed)
-    failed += [key for _, key in claimed if key not in finished]
-    if result.status == "error" or failed or result.busy:
-        # Validators and the body hash say "everything up to this version is handled":
-        # until it is, the next poll reads the feed in full and retries what is left.
-        state = replace(state, etag=None, last_modified=None, body_hash=None)
-    failures = state.failures + 1 if result.status == "error" else 0
-    state, every = pace.after_poll(state, source, rt.config.settings, now,
-                                   ok=result.status != "error", new=len(claimed) + result.busy,
-                                   listed=[entry.published for entry in listed])
-    every = polling_interval(rt, source, listing, every)  # WebSub: relaxed while a hub pushes
-    next_due = next_due_at(claimed_at, now, next_poll_interval(every, failures, server_wait),
-                           catch_up=rt.config.settings.tick_every)
-    if result.busy:
-        # Entries held by a poll that may have died (a prefork child killed, its message
-        # requeued at once): come back when its claims have run out, not a whole interval on.
-        next_due = min(next_due, max(claims_end, time.time()) + rt.config.settings.tick_every)
-    state = replace(
-        state, last_poll=now, last_poll_end=time.time(), last_status=result.status,
-        last_error=result.error,
-        http=result.http, failures=failures, next_due=next_due, entries=result.entries,
-        new=result.new,
-    )
+    work = read_and_process(rt, source, PollWork(state), result, claims_end)
+    state, next_due = schedule_next(rt, source, work, result, now, claimed_at, claims_end)
     # The seen marks go with the poll's record, after every entry's alerts are in the
     # ledger: a poll that dies before this line leaves only claims, which run out, and
     # is run again (see claim_new_entries).
-    entries = EntryOutcomes(tuple(done), tuple(failed), rt.config.settings.dedup_window)
+    entries = EntryOutcomes(tuple(work.done), tuple(work.failed), rt.config.settings.dedup_window)
     rt.store.record_poll(track_health(rt, source, state, now), {
         "polled": 1, "not_modified": int(result.status == "not_modified"),
         "failed": int(result.status == "error"), "entries": result.entries, "new": result.new,
@@ -145,6 +108,72 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         ms=ms_since(started),
     )
     return result
+
+
+def read_and_process(rt: Runtime, source: Source, work: PollWork, result: PollResult,
+                     claims_end: float) -> PollWork:
+    """List the source, claim its new entries and turn each into articles and alerts.
+    Any failure is the poll's result, never an exception: one broken source never takes
+    the worker down."""
+    from .fetch import FetchError
+    from .listing import list_entries
+    from .sources import SourceError
+
+    try:
+        work.listing = listing = list_entries(rt.fetcher, source, work.state)
+        work.state = listing.state
+        result.http = listing.response.status
+        work.server_wait = listing.server_wait
+        if listing.response.not_modified or listing.unchanged:
+            result.status = "not_modified"
+        result.entries = len(listing.entries)
+        work.claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
+        process_claimed(rt, source, work.claimed, result, work.done, work.failed,
+                        first_poll=work.state.last_poll is None)
+    except FetchError as error:
+        result.status, result.error, result.http = "error", error.reason, error.status
+        work.server_wait = error.retry_after or 0.0
+    except SourceError as error:
+        result.status, result.error = "error", f"bad feed: {error}"
+    except Exception as error:
+        log.exception("poll of %s failed", source.id)
+        result.status, result.error = "error", f"{type(error).__name__}: {error}"
+    # Claimed entries the poll never reached (it failed on the way) are released, so the
+    # next poll takes them at once instead of waiting for the claims to run out.
+    finished = set(work.done) | set(work.failed)
+    work.failed += [key for _, key in work.claimed if key not in finished]
+    return work
+
+
+def schedule_next(rt: Runtime, source: Source, work: PollWork, result: PollResult, now: float,
+                  claimed_at: float | None, claims_end: float) -> tuple[SourceState, float]:
+    """The source's new state and next due time: validators kept only when everything is
+    handled, failures backed off, the pace and WebSub applied."""
+    from .websub import polling_interval
+
+    state = work.state
+    if result.status == "error" or work.failed or result.busy:
+        # Validators and the body hash say "everything up to this version is handled":
+        # until it is, the next poll reads the feed in full and retries what is left.
+        state = replace(state, etag=None, last_modified=None, body_hash=None)
+    failures = state.failures + 1 if result.status == "error" else 0
+    listed = work.listing.entries if work.listing is not None else []
+    state, every = pace.after_poll(state, source, rt.config.settings, now,
+                                   ok=result.status != "error", new=len(work.claimed) + result.busy,
+                                   listed=[entry.published for entry in listed])
+    every = polling_interval(rt, source, work.listing, every)  # WebSub: relaxed while a hub pushes
+    next_due = next_due_at(claimed_at, now, next_poll_interval(every, failures, work.server_wait),
+                           catch_up=rt.config.settings.tick_every)
+    if result.busy:
+        # Entries held by a poll that may have died (a prefork child killed, its message
+        # requeued at once): come back when its claims have run out, not a whole interval on.
+        next_due = min(next_due, max(claims_end, time.time()) + rt.config.settings.tick_every)
+    state = replace(
+        state, last_poll=now, last_poll_end=time.time(), last_status=result.status,
+        last_error=result.error, http=result.http, failures=failures, next_due=next_due,
+        entries=result.entries, new=result.new,
+    )
+    return state, next_due
 
 
 def next_due_at(claimed_at: float | None, started: float, interval: float, catch_up: float) -> float:
