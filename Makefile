@@ -22,13 +22,16 @@ run: install
 once: install
 	$(BIN)/newswatch once
 
-## the test suite; starts Redis (installing it when missing) first
+## type check (mypy strict over worker/, configured in pyproject.toml), then the test suite;
+## starts Redis (installing it when missing) first
 test: install
+	$(BIN)/mypy
 	scripts/ensure-services.sh
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check worker tests benchmarks
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/extraction.py
