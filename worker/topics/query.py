@@ -221,7 +221,9 @@ def _lex(text: str) -> Iterator[_Tok]:
                        term=_make_term(raw, i, True, title))
             i = close + 1
             continue
-        i = _BARE.match(text, i).end()
+        bare_run = _BARE.match(text, i)
+        assert bare_run is not None  # the pattern accepts the empty string: it always matches
+        i = bare_run.end()
         word = text[start:i]
         bare = word[6:] if title else word
         if bare.startswith("@"):
