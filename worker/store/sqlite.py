@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
 
@@ -206,10 +207,12 @@ class SQLiteStore(Store):
     _COLUMNS = ("alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error, "
                 "created_at, updated_at, next_attempt_at, lease_until, also_reported_by")
 
+    @classmethod
+    def _row_to_delivery(cls, row: tuple[Any, ...] | None) -> Delivery | None:
+        return None if row is None else cls._delivery_from_row(row)
+
     @staticmethod
-    def _row_to_delivery(row: tuple | None) -> Delivery | None:
-        if row is None:
-            return None
+    def _delivery_from_row(row: tuple[Any, ...]) -> Delivery:
         (alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error,
          created_at, updated_at, next_attempt_at, lease_until, also) = row
         return Delivery(
@@ -295,7 +298,7 @@ class SQLiteStore(Store):
         rows = self._db().execute(
             f"SELECT {self._COLUMNS} FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [self._row_to_delivery(row) for row in rows]
+        return [self._delivery_from_row(row) for row in rows]
 
     def delivery_counts(self) -> dict[str, int]:
         rows = self._db().execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
