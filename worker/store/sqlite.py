@@ -50,15 +50,15 @@ CREATE TABLE IF NOT EXISTS robots (site TEXT PRIMARY KEY, record TEXT NOT NULL, 
 """
 
 
-class SQLiteStore(Store):
-    unavailable = (sqlite3.OperationalError,)
+class SQLiteFile:
+    """One connection per thread to the state file, WAL, and BEGIN IMMEDIATE transactions:
+    the store and the history (which lives in the same file) handle it alike."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -87,6 +87,14 @@ class SQLiteStore(Store):
         if db is not None:
             db.close()
             self._local.db = None
+
+
+class SQLiteStore(SQLiteFile, Store):
+    unavailable = (sqlite3.OperationalError,)
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._db().executescript(_SCHEMA)
 
     # --- sources ----------------------------------------------------------------------
 
