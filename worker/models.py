@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -230,6 +230,14 @@ class Article:
         return cls(**values)
 
 
+class MatchRecord(TypedDict):
+    """A match as JSON: in the webhook payload and in the ledger's alert record."""
+
+    score: float
+    terms: list[str]
+    snippets: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     topic_id: str
@@ -237,7 +245,7 @@ class Match:
     terms: tuple[str, ...]  # distinct terms as written in the article
     snippets: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MatchRecord:
         return {"score": self.score, "terms": list(self.terms), "snippets": list(self.snippets)}
 
 
