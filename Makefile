@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run once test lint bench clean
+.PHONY: install run once test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	scripts/bootstrap-python.sh $(VENV)
@@ -22,12 +22,17 @@ run: install
 once: install
 	$(BIN)/newswatch once
 
-## type check (mypy strict over worker/, configured in pyproject.toml), then the test suite;
-## starts Redis (installing it when missing) first
+## lint (ruff), type check (mypy strict over worker/, configured in pyproject.toml), then
+## the test suite; starts Redis (installing it when missing) first
 test: install
+	$(BIN)/ruff check worker tests benchmarks
 	$(BIN)/mypy
 	scripts/ensure-services.sh
 	$(BIN)/python -m pytest
+
+## the pure suite (no Redis, PostgreSQL, RabbitMQ, subprocess or browser): seconds, no services
+test-fast: install
+	$(BIN)/python -m pytest -m pure
 
 lint: install
 	$(BIN)/ruff check worker tests benchmarks

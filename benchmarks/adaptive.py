@@ -41,9 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from worker import pace  # noqa: E402
-from worker.models import Settings, Source  # noqa: E402
-from worker.store import SourceState  # noqa: E402
+from worker import pace
+from worker.models import Settings, Source
+from worker.store import SourceState
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 EVERY = 5 * MINUTE

@@ -298,10 +298,7 @@ def report(corpus: Corpus, folder: Path, names: list[str], quick: bool, memory: 
         return
     sizes = {split: sum(p.split == split for p in pages) for split in SPLITS}
     print(f"\n### {corpus.name} — {len(pages)} pages (tune {sizes['tune']}, check {sizes['check']})")
-    if corpus.metric == "zyte":
-        columns = ["F1", "P", "R", "page F1", "empty", "leaks"]
-    else:
-        columns = ["P", "R", "F1", "lost"]
+    columns = ["F1", "P", "R", "page F1", "empty", "leaks"] if corpus.metric == "zyte" else ["P", "R", "F1", "lost"]
     extra = ["pages/s", "pages/cpu-s"] + (["peak MB"] if memory else [])
     print("| extractor | split | pages | " + " | ".join(columns + extra) + " |")
     print("| --- " * (3 + len(columns) + len(extra)) + "|")

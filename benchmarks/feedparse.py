@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import feedparser  # noqa: E402
+import feedparser
 
-from worker.fetch import FetchResponse  # noqa: E402
-from worker.sources import read_feed  # noqa: E402
-from worker.sources.feed import parse_xml  # noqa: E402
+from worker.fetch import FetchResponse
+from worker.sources import read_feed
+from worker.sources.feed import parse_xml
 
 FEED_URL = "https://rss.kompas.com/api/feed/global"
 WIB = timezone(timedelta(hours=7))

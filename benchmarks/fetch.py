@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import feedparser  # noqa: E402
-import requests  # noqa: E402
+import feedparser
+import requests
 
-from worker.fetch import Fetcher, NoLimit  # noqa: E402
-from worker.models import Settings, Source  # noqa: E402
-from worker.sources import read_entries  # noqa: E402
+from worker.fetch import Fetcher, NoLimit
+from worker.models import Settings, Source
+from worker.sources import read_entries
 
 ETAG = '"feed-v1"'
 
@@ -68,7 +68,7 @@ def serve(feed: bytes) -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.headers.get("If-None-Match") == ETAG:
                 self.send_response(304)
                 self.send_header("ETag", ETAG)

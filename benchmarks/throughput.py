@@ -28,6 +28,8 @@ Redis database 12 is flushed before and after (and nothing else is touched).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -90,10 +92,9 @@ class Processes:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        try:  # prefork children left behind by a killed parent share its process group
+        # prefork children left behind by a killed parent share its process group
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def stop_all(self) -> None:
         for name in list(self.started):
@@ -361,7 +362,7 @@ def bare_loops(feeds: FeedServer, sources: int, concurrency: int, budget: float,
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @dataclass
@@ -409,7 +410,7 @@ def analyse(layout: str, n: int, interval: float, cycles: int, log: dict, snapsh
         verdicts.append(within)
         cycle_rows.append([str(k), f"{done}/{n}", f"{span:.0f}", f"{lateness:.0f}", "yes" if within else "NO"])
     # Polls within much less than the interval: the same source dispatched twice.
-    early = sum(1 for entries in by_source.values() for a, b in zip(entries, entries[1:], strict=False)
+    early = sum(1 for entries in by_source.values() for a, b in itertools.pairwise(entries)
                 if b[0] - a[0] < interval * 0.5)
 
     # The first 200 answer of a source that carried item `seq` is the poll that found it.
@@ -640,7 +641,7 @@ def main() -> None:
               f"{args.latency * 1000:.0f} ms latency"
               + (f", 1 in {args.slow_every} sources {args.slow_latency:g} s" if args.slow_every else "")
               + f"; logs in {workdir}", flush=True)
-        pool, count, concurrency = parse_layout(layouts[0])
+        _pool, count, concurrency = parse_layout(layouts[0])
         # The bare loops run first, alone on the machine, against the same (non-rotating) feeds.
         feeds = FeedServer(processes, args.sources, 0, args.latency, args.slow_every, args.slow_latency,
                            args.hosts if args.full_text else 0)

@@ -177,7 +177,7 @@ def fit_model(pages: list[dict], l2: float, l2_context: float) -> tuple:
     was not fitted on (two inner folds), so that it learns how far to trust them."""
     line_model = fit([(p["x"], p["labels"], p["weights"]) for p in pages], l2)
     if l2_context < 0:
-        return line_model + (None, 0.0)
+        return (*line_model, None, 0.0)
     blocks = []
     for k in (0, 1):
         inner = fit([(p["x"], p["labels"], p["weights"]) for p in pages if _fold(f"inner:{p['id']}") != k], l2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -29,30 +29,78 @@ def loopback_tripwire():
     assert not new, f"non-loopback network use: {new}"
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for a subprocess: the tripwire is loaded through sitecustomize."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS / "tripwire"), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    env.pop("NEWSWATCH_CONFIG", None)
-    env.pop("REDIS_URL", None)
-    env.update(extra)
-    return env
+# --------------------------------------------------------------- markers, applied from what a test uses
+#
+# `pytest -m pure` (`make test-fast`) is the pure suite: every test marked neither services,
+# subprocess, browser nor chaos. A test is marked from the fixtures in its closure and the names
+# its code (and the code of those fixtures) refers to, so a new test is marked without anyone
+# remembering to. A fixture that reaches a service only for some of its params
+# (`request.getfixturevalue("redis_url")`) marks those params itself:
+# `pytest.param("redis", marks=pytest.mark.services)`; the service fixtures below refuse to run
+# for a test that is not marked, so a miss shows up at once.
+
+MARKED_BY_FIXTURE = {
+    "redis_url": "services", "postgres_database": "services", "postgres_url": "services",
+    "celery_bin": "subprocess",
+    "browser": "browser",
+}
+MARKED_BY_NAME = {
+    # private redis-server / rabbitmq-server processes, the machine's RabbitMQ
+    "PrivateRedis": "services", "PrivateRabbitMQ": "services", "RABBITMQ_URL": "services",
+    # newswatch or celery as a child process (tests/helpers.py, tests/processes.py)
+    "run_newswatch": "subprocess", "newswatch_command": "subprocess", "subprocess_env": "subprocess",
+    "NewswatchRun": "subprocess", "CeleryProcesses": "subprocess",
+    # selenium driving chromium
+    "webdriver": "browser",
+}
 
 
-def newswatch_command() -> list[str]:
-    return [sys.executable, "-m", "worker.cli"]
+IMPURE = ("services", "subprocess", "browser", "chaos")
+
+
+def _names_in(function: object) -> set[str]:
+    """Every global or attribute name the function's code (nested functions included) refers to."""
+    code = getattr(function, "__code__", None)
+    names: set[str] = set()
+    pending = [code] if code else []
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
+    return names
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        names = _names_in(item.function)
+        for definitions in item._fixtureinfo.name2fixturedefs.values():
+            names.update(_names_in(definitions[-1].func))
+        wanted = {MARKED_BY_FIXTURE[f] for f in item.fixturenames if f in MARKED_BY_FIXTURE}
+        wanted |= {MARKED_BY_NAME[n] for n in names if n in MARKED_BY_NAME}
+        for marker in sorted(wanted):
+            if not item.get_closest_marker(marker):
+                item.add_marker(marker)
+        if not any(item.get_closest_marker(marker) for marker in IMPURE):
+            item.add_marker("pure")
+
+
+def _require_marker(request: pytest.FixtureRequest, marker: str) -> None:
+    if not request.node.get_closest_marker(marker):
+        pytest.fail(f"{request.node.nodeid} uses `{request.fixturename}` but is not marked `{marker}`: "
+                    f"mark the fixture param that asks for it (pytest.param(..., marks=pytest.mark.{marker}))")
 
 
 REDIS_TEST_URL = os.environ.get("NEWSWATCH_TEST_REDIS", "redis://127.0.0.1:6379/13")
 
 
 @pytest.fixture
-def redis_url():
+def redis_url(request):
     """A real Redis database for one test, emptied before and after."""
     import redis
 
+    _require_marker(request, "services")
     client = redis.Redis.from_url(REDIS_TEST_URL)
     try:
         client.ping()
@@ -65,17 +113,11 @@ def redis_url():
 
 
 @pytest.fixture
-def celery_bin() -> str:
+def celery_bin(request) -> str:
+    _require_marker(request, "subprocess")
     path = shutil.which("celery", path=str(Path(sys.executable).parent))
     assert path, "celery is not installed in this environment"
     return path
-
-
-def run_newswatch(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120):
-    return subprocess.run(
-        newswatch_command() + args, env=env, cwd=cwd, capture_output=True, text=True,
-        timeout=timeout,
-    )
 
 
 # --------------------------------------------------------------- loopback servers for scenarios
@@ -162,10 +204,11 @@ def postgres_database():
 
 
 @pytest.fixture
-def postgres_url(postgres_database):
+def postgres_url(request, postgres_database):
     """The test database, emptied of history (tables and migrations) before each test."""
     import psycopg
 
+    _require_marker(request, "services")
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS history_alerts, history_articles, history_migrations")
     return postgres_database

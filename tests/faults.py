@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -132,7 +133,7 @@ class ChaosNewsSite:
     def url(self, path: str = "/") -> str:
         return self.server.url(path)
 
-    def _feed(self, request) -> tuple[int, dict[str, str], bytes]:  # noqa: ANN001
+    def _feed(self, request) -> tuple[int, dict[str, str], bytes]:
         self.feed_fetches.append(time.monotonic())
         headers = {k.lower(): v for k, v in request.headers.items()}
         validators = {"ETag": self.etag, "Last-Modified": self.modified}
@@ -154,7 +155,7 @@ class ChaosNewsSite:
                 f"<title>Chaos News</title><link>{base}/</link><description>chaos</description>"
                 f"{items}</channel></rss>").encode()
 
-    def _page(self, request) -> tuple[int, dict[str, str], bytes]:  # noqa: ANN001
+    def _page(self, request) -> tuple[int, dict[str, str], bytes]:
         article = next(a for a in self.articles if a.path == request.path.split("?", 1)[0])
         # A server thread may still be serving a worker that was just killed: only a live
         # requester's moments count.
@@ -353,7 +354,7 @@ class SlowWebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 owner._handle(self, body)
@@ -415,7 +416,7 @@ class SlowSMTPReceiver:
         owner = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
                 message = message_from_bytes(envelope.content, policy=policy.default)
                 alert_id = str(message.get("X-Newswatch-Alert", ""))
                 key = str(message.get("Message-ID", ""))
@@ -478,12 +479,13 @@ class PrivateRedis:
         import redis
 
         self.starts += 1
-        log = open(self.data_dir / f"redis-{self.starts}.log", "w")  # noqa: SIM115 - lives with it
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        # The child keeps its own copy of the log's descriptor: ours is closed at once.
+        with open(self.data_dir / f"redis-{self.starts}.log", "w") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         client = redis.Redis(port=self.port, socket_timeout=2)
         try:
             wait_for(lambda: _pings(client), timeout=20, what=f"redis-server on port {self.port}")
@@ -571,10 +573,8 @@ def kill_process_group(process: subprocess.Popen) -> int:
     none of them is alive, so every socket they held is closed. Returns how many died."""
     pgid = process.pid
     doomed = len(group_members(pgid))
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
     wait_for(lambda: not group_members(pgid), timeout=30, what=f"process group {pgid} to die")
     return doomed

@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, newswatch_command, subprocess_env
 
 
 class CeleryProcesses:
@@ -21,10 +18,11 @@ class CeleryProcesses:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-        process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
-                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        # The child keeps its own copy of the log's descriptor: ours is closed at once.
+        with open(self.logs / f"{name}.log", "w") as log:
+            process = subprocess.Popen([self.celery_bin, "-A", "worker.app", *args], env=self.env,
+                                       cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         self.processes.append(process)
         return process
 
@@ -59,14 +57,12 @@ class NewswatchRun:
     """`newswatch run` as a subprocess (the tripwire loaded), its log in a file."""
 
     def __init__(self, config: Path, cwd: Path, **env: str) -> None:
-        from conftest import subprocess_env
-
         self.log_path = cwd / "newswatch.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "run", "--config", str(config)], cwd=cwd,
-            env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "w") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [*newswatch_command(), "run", "--config", str(config)], cwd=cwd,
+                env=subprocess_env(**env), stdout=log, stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -83,6 +79,4 @@ class NewswatchRun:
             self.process.kill()
             self.process.wait()
             raise AssertionError("newswatch run did not stop on SIGTERM") from None
-        finally:
-            self._log.close()
         return code

@@ -71,7 +71,7 @@ class HTTPServer:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
 
-            do_GET = do_POST = do_HEAD = _serve
+            do_GET = do_POST = do_HEAD = _serve  # noqa: N815 - http.server dispatches on these names
 
         self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import shutil
 import ssl
 import subprocess
-from datetime import UTC, datetime
 from email.message import EmailMessage
 
+import helpers
 import pytest
 from aiosmtpd.controller import Controller
 from servers import SMTPServer, free_port, wait_for
@@ -17,19 +18,13 @@ from servers import SMTPServer, free_port, wait_for
 from worker.alerts import build_sender, channel_option_problems
 from worker.alerts.email import EmailSender, message_id, parse_smtp_url
 from worker.alerts.render import digest_id
-from worker.alerts.sample import sample_alert
-from worker.models import Alert, Channel
+from worker.models import Channel
 
 PASSWORD = "p@ss:w0rd/secret"
 PASSWORD_IN_URL = "p%40ss%3Aw0rd%2Fsecret"
 
 
-def make_alert(alert_id: str = "alert-1", **article_changes: object) -> Alert:
-    alert = sample_alert("desk-email")
-    article = dataclasses.replace(alert.article, **article_changes)
-    return dataclasses.replace(
-        alert, id=alert_id, article=article, detected_at=datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-    )
+make_alert = functools.partial(helpers.make_alert, channel="desk-email")
 
 
 def email_sender(smtp_url: str, **options: object) -> EmailSender:

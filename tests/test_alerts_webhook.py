@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -11,12 +12,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import helpers
 import pytest
 from servers import HTTPServer, Request, free_port, wait_for
 
 from worker.alerts import build_sender, channel_option_problems
 from worker.alerts.render import digest_id
-from worker.alerts.sample import sample_alert
 from worker.alerts.webhook import WebhookSender, sign
 from worker.headers import retry_after_seconds
 from worker.models import Alert, Channel
@@ -25,12 +26,7 @@ SECRET = "whsec-test-0123456789"
 TOKEN = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX1"
 
 
-def make_alert(alert_id: str = "alert-1", **article_changes: object) -> Alert:
-    alert = sample_alert("ops-webhook")
-    article = dataclasses.replace(alert.article, **article_changes)
-    return dataclasses.replace(
-        alert, id=alert_id, article=article, detected_at=datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-    )
+make_alert = functools.partial(helpers.make_alert, channel="ops-webhook")
 
 
 def other_topic(alert: Alert, alert_id: str) -> Alert:

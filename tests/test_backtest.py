@@ -49,7 +49,7 @@ CONFIG = """
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
 def setup(request, tmp_path):
     database = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
     path = tmp_path / "config.yaml"

@@ -6,11 +6,11 @@ import json
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from captures import leaks_in, score_captures, snippet_counts, split_of  # noqa: E402
+from captures import leaks_in, score_captures, snippet_counts, split_of
 
 ARTICLE = ("<p>Yerevan and Baku agreed on Tuesday to reopen two border crossings closed for three "
            "decades, officials said after a day of talks in Brussels.</p>"

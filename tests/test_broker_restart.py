@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from brokers import RABBITMQ_SERVER, PrivateRabbitMQ
-from conftest import ROOT, subprocess_env
 from faults import PrivateRedis
+from helpers import ROOT, subprocess_env
 from processes import CeleryProcesses
 from servers import wait_for
 

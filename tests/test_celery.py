@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import requests
-from conftest import ROOT, subprocess_env
+from helpers import ROOT, newswatch_command, subprocess_env
 from processes import CeleryProcesses
 from scenario import SECRET, hook_posts, kompas_source, verify_signature, write_config
 from servers import free_port, wait_for
@@ -54,9 +54,9 @@ def test_worker_and_beat_deliver_the_alert(celery, receiver, smtp):
     assert codes == [0, 0], "worker and beat stop cleanly on SIGTERM"
 
 
-def test_rabbitmq_as_the_broker_with_redis_as_the_store(celery, celery_bin, receiver, smtp):
+def test_rabbitmq_as_the_broker_with_redis_as_the_store(celery, celery_bin, receiver, smtp, redis_url):
     env = subprocess_env(NEWSWATCH_BROKER_URL=RABBITMQ_URL,
-                         NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL="redis://127.0.0.1:6379/13")
+                         NEWSWATCH_CONFIG=str(ROOT / "config"), REDIS_URL=redis_url)
     # Queues on the shared RabbitMQ outlive a run: start from empty ones.
     purge = subprocess.run([celery_bin, "-A", "worker.app", "purge", "-f"], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
@@ -94,13 +94,11 @@ def test_newswatch_run_with_redis_url_is_worker_plus_beat(tmp_path, news_site, r
                                                           redis_url):
     import signal
 
-    from conftest import newswatch_command
-
     config = write_config(tmp_path / "config", [kompas_source(news_site)], smtp, receiver,
                           redis_url=redis_url, tick_every="1s")
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(newswatch_command() + ["run", "--config", str(config)],
+        process = subprocess.Popen([*newswatch_command(), "run", "--config", str(config)],
                                    env=subprocess_env(TEST_WEBHOOK_SECRET=SECRET), cwd=tmp_path,
                                    stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -39,13 +39,11 @@ import os
 import random
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
 from faults import (
     ChaosNewsSite,
     DeliveryAudit,
@@ -56,6 +54,7 @@ from faults import (
     StoreWriteWatch,
     kill_process_group,
 )
+from helpers import newswatch_command, subprocess_env
 from processes import CeleryProcesses
 from scenario import SECRET, write_config
 from servers import HTTPServer, wait_for
@@ -146,10 +145,10 @@ class ChaosRig:
         if self.distributed:
             self.worker = self.celery.worker(name, concurrency=4)
         else:
-            log = open(self.worker_log, "w")  # noqa: SIM115 - lives as long as the process
-            self.worker = subprocess.Popen([sys.executable, "-m", "worker.cli", "run", "--config", str(self.config)],
-                                           cwd=self.tmp_path, env=self.env, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+            with open(self.worker_log, "w") as log:  # the child keeps its own copy of the descriptor
+                self.worker = subprocess.Popen([*newswatch_command(), "run", "--config", str(self.config)],
+                                               cwd=self.tmp_path, env=self.env, stdout=log,
+                                               stderr=subprocess.STDOUT, start_new_session=True)
         self.poll_lines_before = 0
         self.note(f"started {name} (pid {self.worker.pid})")
 
@@ -177,8 +176,8 @@ class ChaosRig:
                     + "\n--- log tail:\n" + "\n".join(log.splitlines()[-25:])
                 )
 
-    def wait(self, condition, timeout: float, what: str):  # noqa: ANN001, ANN201
-        def checked():  # noqa: ANN202
+    def wait(self, condition, timeout: float, what: str):
+        def checked():
             self.check()
             return condition()
 
@@ -187,7 +186,7 @@ class ChaosRig:
     # ------------------------------------------------------------------------ the ledger
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         if self._store is None:
             from worker.config import load_config
             from worker.store import open_store
@@ -390,7 +389,7 @@ def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
     fetches: list[float] = []
     in_flight = threading.Event()
 
-    def feed(request):  # noqa: ANN001, ANN202
+    def feed(request):
         fetches.append(time.monotonic())
         in_flight.set()
         time.sleep(4.0)  # a slow site: the poll task stays in flight meanwhile

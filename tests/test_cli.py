@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT, TESTS, run_newswatch, subprocess_env
+from helpers import ROOT, TESTS, run_newswatch, subprocess_env
 
 KOMPAS = TESTS / "fixtures" / "kompas_article.html"
 URL = "https://www.kompas.com/global/read/2020/11/21/200000170/pm-armenia"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import TESTS, run_newswatch, subprocess_env
+from helpers import TESTS, run_newswatch, subprocess_env
 
 SEED = TESTS / "fixtures" / "parser" / "seed-kompas-article.txt"
 KOMPAS_HTML = TESTS / "fixtures" / "kompas_article.html"

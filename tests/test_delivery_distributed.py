@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import run_newswatch, subprocess_env
+from helpers import run_newswatch, subprocess_env
 from processes import CeleryProcesses
 from scenario import AFP_TEXT, SECRET, hook_posts, wire_feed, write_config
 from servers import HTTPServer, free_port, wait_for

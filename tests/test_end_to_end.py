@@ -12,7 +12,7 @@ import time
 
 import pytest
 import yaml
-from conftest import ROOT, run_newswatch, subprocess_env
+from helpers import ROOT, run_newswatch, subprocess_env
 from scenario import (
     ARTICLE_PATH,
     CLEAN_TEXT_END,
@@ -25,7 +25,7 @@ from scenario import (
 )
 
 
-@pytest.mark.parametrize("mode", ["embedded", "redis"])
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("redis", marks=pytest.mark.services)])
 def test_once_sends_one_email_and_one_signed_webhook(mode, tmp_path, news_site, receiver, smtp,
                                                      request):
     redis_url = request.getfixturevalue("redis_url") if mode == "redis" else ""

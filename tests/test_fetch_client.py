@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import time
 import zlib
 
 import pytest
+from helpers import loopback_fetcher
 from servers import HTTPServer, Request
 
-from worker.fetch import Fetcher, FetchError, NoLimit
+from worker.fetch import Fetcher, FetchError
 from worker.headers import max_age_seconds, retry_after_seconds
 from worker.models import Settings
 
@@ -58,10 +60,8 @@ def server():
 
 @pytest.fixture
 def fetcher():
-    f = Fetcher(Settings(allow_private_networks=True, fetch_timeout=10,
-                         user_agent="newswatch-test/1.0"), limiter=NoLimit())
-    yield f
-    f.close()
+    with loopback_fetcher(user_agent="newswatch-test/1.0") as f:
+        yield f
 
 
 def test_ok_response_fields(server, fetcher) -> None:
@@ -78,7 +78,17 @@ def test_ok_response_fields(server, fetcher) -> None:
     assert response.retry_after is None
     assert response.headers["x-many"] == "a"
     assert response.url == server.url("/feed")
-    assert response.elapsed_ms >= 0
+
+
+def test_elapsed_time_covers_a_slow_answer(server, fetcher) -> None:
+    def slow(_request):
+        time.sleep(0.25)  # the server takes its time; the client must count it
+        return 200, {"Content-Type": "text/plain"}, b"late"
+
+    server.routes["/slow"] = slow
+    response = fetcher.get(server.url("/slow"))
+    assert response.body == b"late"
+    assert response.elapsed_ms >= 250
 
 
 def test_request_headers(server, fetcher) -> None:
@@ -179,8 +189,7 @@ def test_connection_refused() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with Fetcher(Settings(allow_private_networks=True, fetch_timeout=5),
-                 limiter=NoLimit()) as f, pytest.raises(FetchError) as caught:
+    with loopback_fetcher(fetch_timeout=5) as f, pytest.raises(FetchError) as caught:
         f.get(f"http://127.0.0.1:{port}/")
     assert caught.value.reason == "connect failed to 127.0.0.1"
 
@@ -196,7 +205,7 @@ def test_limiter_is_used_per_hop(server) -> None:
         def release(self, host: str) -> None:
             calls.append(("release", host))
 
-    with Fetcher(Settings(allow_private_networks=True), limiter=Recorder()) as f:
+    with loopback_fetcher(limiter=Recorder()) as f:
         f.get(server.url("/r3"))
     assert calls == [("acquire", "127.0.0.1"), ("release", "127.0.0.1")] * 2
 
@@ -209,9 +218,8 @@ def test_limiter_timeout_is_a_fetch_error(server) -> None:
         def release(self, host: str) -> None:
             raise AssertionError("release without acquire")
 
-    with Fetcher(Settings(allow_private_networks=True), limiter=Busy()) as f:
-        with pytest.raises(FetchError, match="host busy"):
-            f.get(server.url("/feed"))
+    with loopback_fetcher(limiter=Busy()) as f, pytest.raises(FetchError, match="host busy"):
+        f.get(server.url("/feed"))
 
 
 def test_parse_helpers() -> None:

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from helpers import loopback_fetcher
 from servers import HTTPServer
 
 from worker.fetch import Fetcher, InProcessHostLimiter, NoLimit
@@ -78,9 +79,8 @@ def robots_server(status: int, body: bytes = b"") -> HTTPServer:
 
 
 def fetcher(**settings) -> Fetcher:
-    values = {"allow_private_networks": True, "fetch_timeout": 5.0,
-              "user_agent": "newswatch/0.1"} | settings
-    return Fetcher(Settings(**values), limiter=NoLimit())
+    """A fetcher whose User-Agent's product token is `newswatch` (what robots.txt groups name)."""
+    return loopback_fetcher(**{"user_agent": "newswatch/0.1"} | settings)
 
 
 def test_robots_fetched_once_per_site_and_applied() -> None:

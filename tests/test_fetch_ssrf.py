@@ -11,12 +11,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import loopback_fetcher
 from servers import HTTPServer
 
 import worker.fetch.client as client_module
-from worker.fetch import Fetcher, FetchError, NoLimit, blocked_reason
+from worker.fetch import Fetcher, FetchError, blocked_reason
 from worker.fetch.guard import blocked_reason as real_blocked_reason
-from worker.models import Settings
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def server():
 
 
 def fetcher(allow_private: bool = False, resolver=None) -> Fetcher:
-    settings = Settings(allow_private_networks=allow_private, fetch_timeout=5)
-    return Fetcher(settings, resolver=resolver, limiter=NoLimit())
+    """The guard as production runs it: private addresses refused unless `allow_private`."""
+    return loopback_fetcher(allow_private_networks=allow_private, fetch_timeout=5, resolver=resolver)
 
 
 def test_loopback_refused_without_allow_private_networks(server) -> None:
@@ -162,7 +162,7 @@ class PublicLookingServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 owner.hits += 1
                 self.send_response(302)
                 self.send_header("Location", owner.location)

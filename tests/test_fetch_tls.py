@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import loopback_fetcher
 
-from worker.fetch import Fetcher, FetchError, NoLimit
-from worker.models import Settings
+from worker.fetch import Fetcher, FetchError
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 
@@ -41,7 +41,7 @@ def https_server(certificate):
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen["host"].append(self.headers.get("Host"))
             self.send_response(200)
             self.send_header("Content-Length", "6")
@@ -61,10 +61,10 @@ def https_server(certificate):
 
 
 def fetcher(cert: Path) -> Fetcher:
+    """A fetcher that trusts the test CA and resolves the test names to loopback."""
     context = ssl.create_default_context(cafile=str(cert))
     resolver = {"feeds.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]}.__getitem__
-    return Fetcher(Settings(allow_private_networks=True, fetch_timeout=10), resolver=resolver,
-                   limiter=NoLimit(), ssl_context=context)
+    return loopback_fetcher(resolver=resolver, ssl_context=context)
 
 
 @pytest.mark.timeout(60)
@@ -90,7 +90,6 @@ def test_certificate_for_another_name_refused(certificate, https_server) -> None
 def test_untrusted_certificate_refused(https_server) -> None:
     port, _ = https_server
     resolver = {"feeds.test": ["127.0.0.1"]}.__getitem__
-    with Fetcher(Settings(allow_private_networks=True, fetch_timeout=10), resolver=resolver,
-                 limiter=NoLimit()) as f, pytest.raises(FetchError) as caught:
+    with loopback_fetcher(resolver=resolver) as f, pytest.raises(FetchError) as caught:
         f.get(f"https://feeds.test:{port}/feed")
     assert caught.value.reason == "tls error"

@@ -19,7 +19,7 @@ DAY = 86400.0
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
 def history(request, tmp_path):
     if request.param == "sqlite":
         settings = Settings(state_path=str(tmp_path / "state.db"))
@@ -172,7 +172,7 @@ def test_migrations_are_applied_once_and_recorded(history, tmp_path):
     def open_one():
         try:
             opened.append(open_history(settings))
-        except Exception as error:  # pragma: no cover - reported below
+        except Exception as error:  # noqa: BLE001 - any failure is reported below
             errors.append(error)
 
     threads = [threading.Thread(target=open_one) for _ in range(4)]

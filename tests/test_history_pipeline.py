@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
+from helpers import DropJobs
 from scenario import AFP_TEXT, wire_feed
 from servers import HTTPServer
 
@@ -12,11 +13,6 @@ from worker import poll, schedule
 from worker.history import open_history
 from worker.models import Channel, Config, Settings, Source, Topic
 from worker.runtime import Runtime
-
-
-class DropJobs:
-    def enqueue(self, job, *args, countdown=0.0):
-        pass
 
 
 def two_item_feed(base: str) -> bytes:

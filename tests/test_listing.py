@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers import loopback_fetcher
 from servers import HTTPServer
 
-from worker.fetch import Fetcher
 from worker.listing import list_entries
-from worker.models import Settings, Source
+from worker.models import Source
 from worker.sources import SourceError
 from worker.store import SourceState
 
@@ -25,7 +25,7 @@ def site():
 
 @pytest.fixture
 def fetcher():
-    with Fetcher(Settings(allow_private_networks=True, per_host_interval=0.0)) as f:
+    with loopback_fetcher() as f:
         yield f
 
 

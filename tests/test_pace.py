@@ -3,6 +3,7 @@ against a local feed server showing a busy source due sooner and a quiet one lat
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -62,7 +63,7 @@ def test_a_busy_source_is_polled_faster_down_to_min_every_and_no_further():
 def test_a_quiet_source_backs_off_slowly_up_to_max_every_and_no_further():
     _, intervals = polls(started(), [0] * 200)
     assert intervals[0] <= EVERY * pace.PARAMS.growth
-    growth = [later / earlier for earlier, later in zip(intervals, intervals[1:], strict=False)]
+    growth = [later / earlier for earlier, later in itertools.pairwise(intervals)]
     assert max(growth) <= pace.PARAMS.growth + 1e-9
     assert max(intervals) == HIGH and intervals[-1] == HIGH
 
@@ -121,13 +122,13 @@ def test_the_first_poll_seeds_the_pace_from_believable_dates():
     busy, interval = pace.after_poll(SourceState("s"), SOURCE, SETTINGS, T0, ok=True, new=20,
                                      listed=dates(20, timedelta(minutes=2)))
     assert interval < EVERY / 2 and busy.pace_span == pytest.approx(19 * 120)
-    weekly, interval = pace.after_poll(SourceState("s"), SOURCE, SETTINGS, T0, ok=True, new=10,
-                                       listed=dates(10, timedelta(days=7)))
+    _, interval = pace.after_poll(SourceState("s"), SOURCE, SETTINGS, T0, ok=True, new=10,
+                                  listed=dates(10, timedelta(days=7)))
     assert interval > EVERY
 
 
 @pytest.mark.parametrize("garbage", [
-    [datetime(1970, 1, 1, tzinfo=UTC)] + dates(9, timedelta(minutes=2)),  # one 1970 date
+    [datetime(1970, 1, 1, tzinfo=UTC), *dates(9, timedelta(minutes=2))],  # one 1970 date
     dates(10, timedelta(minutes=2), newest=T0 + 86400 * 30),  # in the future
     dates(10, timedelta(seconds=0)),  # every entry stamped alike
     dates(2, timedelta(minutes=2)) + [None] * 8,  # too few dates

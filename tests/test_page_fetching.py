@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from helpers import DropJobs
 from servers import HTTPServer
 
 from worker import poll
@@ -15,11 +16,6 @@ from worker.models import Channel, Config, FeedEntry, Settings, Source, Topic
 from worker.runtime import Runtime
 
 NOW = datetime.now(UTC)
-
-
-class DropJobs:
-    def enqueue(self, job, *args, countdown=0.0):
-        pass
 
 
 def page(n: int) -> bytes:

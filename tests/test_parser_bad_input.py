@@ -8,15 +8,9 @@ import pytest
 
 from worker.models import Article
 from worker.parser import ParseError, parse_html
+from worker.parser.document import MAX_INPUT_CHARS
 
 URL = "https://example.org/bad"
-
-
-def parse_or_refuse(data):
-    try:
-        return parse_html(data, URL)
-    except ParseError:
-        return None
 
 
 @pytest.mark.timeout(10)
@@ -57,14 +51,16 @@ def test_twenty_megabyte_page():
     data = ("<html><body><article>" + paragraph * (20_000_000 // len(paragraph) + 1) + "</article>"
             "</body></html>").encode()
     assert len(data) >= 20_000_000
-    article = parse_or_refuse(data)
-    assert article is None or article.text.startswith("Word after word")
+    article = parse_html(data, URL)
+    assert article.text.startswith("Word after word")
+    assert len(article.text) <= MAX_INPUT_CHARS, "the input is cut, not parsed whole"
 
 
 @pytest.mark.timeout(60)
 def test_twenty_megabytes_of_tags():
     data = b"<div><span><a href='#'>x</a></span></div>" * (20_000_000 // 40)
-    assert isinstance(parse_or_refuse(data), Article | None)
+    article = parse_html(data, URL)
+    assert article.text == "", "a page of nothing but links has no article text"
 
 
 @pytest.mark.timeout(30)
@@ -72,36 +68,47 @@ def test_twenty_megabytes_of_tags():
 def test_ten_thousand_levels_of_nesting(tag):
     deep = f"<{tag}>" * 10_000 + "deep text in the middle of the nest, " * 5 + f"</{tag}>" * 10_000
     html = f"<html><body><p>{'A normal paragraph before the nest. ' * 5}</p>{deep}</body></html>"
-    assert isinstance(parse_or_refuse(html), Article | None)
-    assert isinstance(parse_or_refuse(html.encode()), Article | None)
+    for data in (html, html.encode()):
+        article = parse_html(data, URL)
+        assert article.text.startswith("A normal paragraph before the nest. " * 4)
 
 
 @pytest.mark.timeout(30)
 def test_unclosed_and_malformed_markup():
     html = "<html><body><p>Open <b>bold <i>italic <a href='x'>link " * 2000 + "<table><tr><td>"
     html += "</div></span>" * 1000 + "<p attr='never closed" + "<<<>>>&&&;;;" * 1000
-    assert isinstance(parse_or_refuse(html), Article | None)
+    article = parse_html(html, URL)
+    assert article.text.startswith("Open bold italic link Open bold italic link")
+
+
+# Each body is repeated: a one-line page is too short to count as an article body.
+REPEAT = 8
 
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize(
-    "data, content_type",
+    "data, content_type, readable",
     [
-        (b"<html><body><p>caf\xe9 \xff\xfe broken \xc3\x28 utf-8</p></body></html>", "text/html; charset=utf-8"),
-        (b"<html><body><p>" + "Łódź, żółć".encode() * 50 + b"</p></body></html>", "text/html; charset=nonsense-42"),
-        (b"<meta charset='utf-16'><p>declared utf-16, but ascii</p>", None),
-        ("<p>text with lone surrogate \ud800 inside</p>", None),
-        (b"<?xml version='1.0' encoding='latin-1'?><html><body><p>xml head</p></body></html>", None),
-        (b"<html><head><meta charset=\"x-user-defined\"></head><body><p>\x81\x82</p></body></html>", None),
+        (b"<html><body><p>" + b"caf\xe9 \xff\xfe broken \xc3\x28 utf-8 " * REPEAT + b"</p></body></html>",
+         "text/html; charset=utf-8", "broken"),
+        (b"<html><body><p>" + "\u0141\u00f3d\u017a, \u017c\u00f3\u0142\u0107 ".encode() * REPEAT
+         + b"</p></body></html>", "text/html; charset=nonsense-42", "\u0141\u00f3d\u017a, \u017c\u00f3\u0142\u0107"),
+        pytest.param(b"<meta charset='utf-16'><p>" + b"declared utf-16, but ascii " * REPEAT + b"</p>", None,
+                     "declared utf-16, but ascii",
+                     marks=pytest.mark.xfail(strict=True, reason="HTML spec: a meta charset of utf-16 on "
+                                             "bytes means utf-8; the parser decodes them as UTF-16")),
+        ("<p>" + "text with lone surrogate \ud800 inside " * REPEAT + "</p>", None, "text with lone surrogate"),
+        (b"<?xml version='1.0' encoding='latin-1'?><html><body><p>" + b"xml head caf\xe9 " * REPEAT
+         + b"</p></body></html>", None, "xml head caf\u00e9"),
+        (b"<html><head><meta charset=\"x-user-defined\"></head><body><p>" + b"bytes \x81\x82 " * REPEAT
+         + b"</p></body></html>", None, "bytes"),
     ],
 )
-def test_broken_encodings(data, content_type):
-    try:
-        article = parse_html(data, URL, content_type=content_type)
-    except ParseError:
-        return
-    assert isinstance(article.text, str)
+def test_broken_encodings_keep_the_readable_text(data, content_type, readable):
+    article = parse_html(data, URL, content_type=content_type)
+    assert readable in article.text
     assert "\ufffd" * 3 not in article.text
+    article.text.encode("utf-8")  # no lone surrogate survives: the text must be storable
 
 
 @pytest.mark.timeout(30)
@@ -113,4 +120,6 @@ def test_hostile_json_ld_and_attributes():
         '{"name": {"nested": true}}, "datePublished": 12345, "headline": ["a", "b"]}</script>'
         f'</head><body class="{"x " * 100_000}"><p>Body text here.</p></body></html>'
     )
-    assert isinstance(parse_or_refuse(html), Article | None)
+    article = parse_html(html, URL)
+    assert article.text == "Body text here."
+    assert article.published is None, "a number is not a date"

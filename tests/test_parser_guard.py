@@ -117,7 +117,7 @@ def test_a_second_opinion_of_a_menu_label_is_never_taken(opinions):
 
 def test_a_brief_body_is_kept_when_the_second_opinion_agrees(opinions):
     calls, answer = opinions
-    answer["paragraphs"] = SENTENCES[:2] + ["Share this story"]
+    answer["paragraphs"] = [*SENTENCES[:2], "Share this story"]
     html = page(f"<article>{''.join(f'<p>{s}</p>' for s in SENTENCES[:3])}</article>")
     article = parse_html(html, URL)
     assert calls == [URL]
@@ -285,9 +285,8 @@ def test_a_story_our_extractor_misses_is_recovered_end_to_end():
 
 
 @pytest.mark.parametrize("html", ["", "<html></html>", "\x00\x01garbage<<<>>>", "<p>" * 5000])
-def test_second_opinion_never_raises(html):
-    result = second_opinion(html, URL)
-    assert result is None or all(isinstance(p, str) and p for p in result)
+def test_second_opinion_has_nothing_to_say_on_junk(html):
+    assert second_opinion(html, URL) is None
 
 
 def test_no_second_opinion_on_a_tree_too_large_to_be_a_story(opinions):

@@ -5,17 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from helpers import DropJobs, RecordingDispatcher
+
 from worker.delivery import retry_delay
 from worker.models import Channel
 from worker.poll import MAX_SOURCE_BACKOFF, next_poll_interval
 from worker.schedule import next_digest_at
-
-
-class DropJobs:
-    """A dispatcher for tests that run one pipeline step by hand: follow-up jobs are dropped."""
-
-    def enqueue(self, job, *args, countdown=0.0):
-        pass
 
 
 def test_poll_interval_backs_off_and_honours_the_server():
@@ -69,13 +64,7 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
                     Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True,
                              per_host_interval=0.0))
 
-    class Recorder:
-        jobs: list = []
-
-        def enqueue(self, job, *args, countdown=0.0):
-            self.jobs.append((job, args))
-
-    runtime = Runtime(config, Recorder())
+    runtime = Runtime(config, RecordingDispatcher())
     real = compile_topics(config.topics)
 
     class Flaky:  # a matcher bug that only one article triggers
@@ -88,6 +77,7 @@ def test_one_failing_entry_is_logged_and_retried_and_the_others_still_alert(tmp_
     try:
         result = poll.poll_source(runtime, "s")
         assert (result.status, result.new, result.alerts, result.entry_errors) == ("ok", 1, 1, 1)
+        assert [job for job, _, _ in runtime.dispatcher.jobs] == ["deliver"], "the good entry's alert goes out"
         assert "task=process_entry source=s" in caplog.text and "matcher bug" in caplog.text
         # the very same body: unchanged bodies are skipped, but not after an entry failed
         again = poll.poll_source(runtime, "s")
@@ -145,17 +135,10 @@ def test_an_alert_is_created_claimed_and_its_message_carries_the_claim(tmp_path)
     receiver = HTTPServer().start()
     receiver.routes["/hook"] = (200, {"Content-Type": "text/plain"}, b"ok")
 
-    class Keep:
-        def __init__(self):
-            self.jobs = []
-
-        def enqueue(self, job, *args, countdown=0.0):
-            self.jobs.append((job, args, countdown))
-
     channel = Channel("hook", "webhook", {"url": receiver.url("/hook")})
     config = Config((), (Topic("t", "T", "armenia", channels=("hook",)),), (channel,),
                     Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
-    runtime = Runtime(config, Keep())
+    runtime = Runtime(config, RecordingDispatcher())
     claims = []
     claim = runtime.store.claim_delivery
     runtime.store.claim_delivery = lambda *a, **k: claims.append(a) or claim(*a, **k)

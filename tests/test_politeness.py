@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import time
 
 import yaml
-from conftest import newswatch_command, subprocess_env
+from helpers import newswatch_command, subprocess_env
 from servers import HTTPServer
 
 EMPTY_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -32,7 +33,7 @@ def test_two_processes_never_exceed_the_per_host_rate(tmp_path, redis_url):
                      "per_host_interval": "250ms", "per_host_concurrency": 2},
     }))
     try:
-        runs = [subprocess.Popen(newswatch_command() + ["once", "--config", str(config)],
+        runs = [subprocess.Popen([*newswatch_command(), "once", "--config", str(config)],
                                  env=subprocess_env(), cwd=tmp_path, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outputs = [run.communicate(timeout=120)[1] for run in runs]
@@ -42,7 +43,7 @@ def test_two_processes_never_exceed_the_per_host_rate(tmp_path, redis_url):
     assert all("status=error" not in output for output in outputs), outputs
     assert len(starts) >= 20
     starts.sort()
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     # 250 ms between request starts to one host, whichever process sends them; the
     # server sees arrivals, so allow a little network jitter below the limit.
     assert min(gaps) >= 0.2, sorted(gaps)[:5]

@@ -12,6 +12,7 @@ import sqlite3
 import time
 
 import pytest
+from helpers import DropJobs
 from scenario import AFP_TEXT
 from servers import HTTPServer, wait_for
 
@@ -23,11 +24,6 @@ from worker.store import PENDING, EntryOutcomes
 
 class WorkerKilled(BaseException):
     """Stands for SIGKILL: no `except Exception` in the pipeline sees it."""
-
-
-class DropJobs:
-    def enqueue(self, job, *args, countdown=0.0):
-        pass
 
 
 def five_story_feed(base: str) -> bytes:

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 
 import yaml
+from helpers import RecordingDispatcher
 from processes import NewswatchRun
 from servers import HTTPServer, wait_for
 
@@ -14,20 +15,10 @@ from worker.models import Config, Settings, Source
 from worker.runtime import Runtime
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple]] = []
-        self._lock = threading.Lock()
-
-    def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
-        with self._lock:
-            self.jobs.append((job, args))
-
-
 def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
     sources = tuple(Source(id=f"s{i}", url=f"https://example.org/{i}", every=300) for i in range(50))
     config = Config(sources, (), (), Settings(redis_url=redis_url))
-    recorders = [Recorder(), Recorder()]
+    recorders = [RecordingDispatcher(), RecordingDispatcher()]
     runtimes = [Runtime(config, recorder) for recorder in recorders]
     barrier = threading.Barrier(2)
 
@@ -41,7 +32,7 @@ def test_two_schedulers_never_hand_out_the_same_source_twice(redis_url):
         thread.start()
     for thread in threads:
         thread.join()
-    polls = Counter(args[0] for r in recorders for job, args in r.jobs if job == "poll_source")
+    polls = Counter(args[0] for r in recorders for job, args, _ in r.jobs if job == "poll_source")
     assert set(polls) == {s.id for s in sources}
     assert max(polls.values()) == 1, "a source was scheduled twice"
     for runtime in runtimes:
@@ -106,13 +97,13 @@ def test_a_source_due_before_the_middle_of_the_next_tick_is_handed_out_now(tmp_p
     sources = (Source(id="soon", url="https://example.org/a", every=300),
                Source(id="later", url="https://example.org/b", every=300))
     config = Config(sources, (), (), Settings(state_path=str(tmp_path / "state.db"), tick_every=10.0))
-    recorder = Recorder()
+    recorder = RecordingDispatcher()
     runtime = Runtime(config, recorder)
     try:
         runtime.store.schedule_new("soon", 1_000.0 + 4.0)   # before now + tick/2
         runtime.store.schedule_new("later", 1_000.0 + 6.0)  # after it: the next tick's
         schedule.tick(runtime, now=1_000.0)
-        assert [args[0] for job, args in recorder.jobs if job == "poll_source"] == ["soon"]
+        assert [args[0] for job, args, _ in recorder.jobs if job == "poll_source"] == ["soon"]
     finally:
         runtime.close()
 

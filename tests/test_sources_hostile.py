@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
+from helpers import fetch_response, loopback_fetcher
 from servers import HTTPServer
 
-from worker.fetch import Fetcher, FetchResponse, NoLimit
-from worker.models import Settings, Source
+from worker.models import Source
 from worker.sources import SourceError, read_entries
 
 pytestmark = pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning")
@@ -17,17 +18,10 @@ HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 KINDS = ("feed", "page", "sitemap")
 
 
-def response(body: bytes, content_type: str | None = None) -> FetchResponse:
-    headers = {"content-type": content_type} if content_type else {}
-    return FetchResponse(url="https://hostile.example/feed", status=200, headers=headers,
-                         body=body, not_modified=False, etag=None, last_modified=None,
-                         elapsed_ms=1, content_type=content_type, max_age=None, retry_after=None)
-
-
 def read(kind: str, body: bytes, content_type: str | None = None):
     source = Source(id="hostile", url="https://hostile.example/feed", kind=kind)
     try:
-        return read_entries(source, response(body, content_type))
+        return read_entries(source, fetch_response(body, source.url, content_type))
     except SourceError as exc:
         return exc
 
@@ -140,22 +134,26 @@ def test_utf16_feed() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("name", ["billion-laughs.xml", "truncated-rss.xml", "nul-bytes.xml",
-                                  "wrong-charset.xml"])
-def test_hostile_feeds_served_over_http(name: str) -> None:
+@pytest.mark.parametrize("name, outcome", [
+    ("billion-laughs.xml", "xml declares entities"),
+    ("truncated-rss.xml", "malformed feed with no usable entries"),
+    ("nul-bytes.xml", ["Armenia and Azerbaijan"]),
+    ("wrong-charset.xml", ["Erdogan? No: caf\u00e9 cr\u00e8me - Yerevan"]),
+])
+def test_hostile_feeds_served_over_http(name: str, outcome: str | list[str]) -> None:
     server = HTTPServer(routes={"/feed": (200, {"Content-Type": "application/rss+xml"},
                                           CORPUS[name])}).start()
     try:
-        with Fetcher(Settings(allow_private_networks=True), limiter=NoLimit()) as fetcher:
+        with loopback_fetcher() as fetcher:
             fetched = fetcher.get(server.url("/feed"))
     finally:
         server.stop()
     source = Source(id="hostile", url=server.url("/feed"), kind="feed")
-    try:
-        result = read_entries(source, fetched)
-    except SourceError:
-        return
-    assert isinstance(result, list)
+    if isinstance(outcome, str):  # refused, with this reason
+        with pytest.raises(SourceError, match=re.escape(outcome)):
+            read_entries(source, fetched)
+    else:  # read, with these titles
+        assert [entry.title for entry in read_entries(source, fetched)] == outcome
 
 
 def test_a_parser_bug_surfaces_as_source_error(monkeypatch) -> None:
@@ -167,6 +165,6 @@ def test_a_parser_bug_surfaces_as_source_error(monkeypatch) -> None:
     monkeypatch.setattr(feed_module.feedparser, "parse", broken)
     with pytest.raises(SourceError, match="UnicodeDecodeError"):
         read_entries(Source(id="s", url="https://x.example/", kind="feed"),
-                     response(b"<rss version='2.0'><channel/></rss>"))
+                     fetch_response(b"<rss version='2.0'><channel/></rss>"))
     result = read("feed", b"<rss version='2.0'><channel/></rss>")
     assert isinstance(result, SourceError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import fetch_response
 
 from worker.fetch import FetchResponse
 from worker.models import Source
@@ -20,10 +21,8 @@ RUSIA = ("https://internasional.kompas.com/read/2020/11/19/101010/"
          "rusia-kirim-pasukan-penjaga-perdamaian")
 
 
-def response(body: bytes, url: str = LISTING_URL, content_type: str = "text/html") -> FetchResponse:
-    return FetchResponse(url=url, status=200, headers={"content-type": content_type}, body=body,
-                         not_modified=False, etag=None, last_modified=None, elapsed_ms=1,
-                         content_type=content_type, max_age=None, retry_after=None)
+def response(body: bytes, url: str = LISTING_URL) -> FetchResponse:
+    return fetch_response(body, url, "text/html")
 
 
 def listing() -> FetchResponse:

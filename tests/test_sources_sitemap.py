@@ -7,24 +7,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import fetch_response
 
-from worker.fetch import FetchResponse
 from worker.models import Source
 from worker.sources import SourceError, read_entries, sitemap_children
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 SITEMAP_SOURCE = Source(id="kompas-news-sitemap", url="https://www.kompas.com/sitemap-news.xml",
                         kind="sitemap")
-
-
-def response(body: bytes, url: str = "https://www.kompas.com/sitemap-news.xml") -> FetchResponse:
-    return FetchResponse(url=url, status=200, headers={}, body=body, not_modified=False,
-                         etag=None, last_modified=None, elapsed_ms=1, content_type=None,
-                         max_age=None, retry_after=None)
+NEWS_SITEMAP = (FEEDS / "news-sitemap.xml").read_bytes()
 
 
 def test_google_news_sitemap() -> None:
-    entries = read_entries(SITEMAP_SOURCE, response((FEEDS / "news-sitemap.xml").read_bytes()))
+    entries = read_entries(SITEMAP_SOURCE, fetch_response(NEWS_SITEMAP, SITEMAP_SOURCE.url))
     assert len(entries) == 2  # the repeated <loc> is deduplicated
     first, second = entries
     assert first.url.endswith("/pm-armenia-minta-agar-relasi-militer-dengan-rusia-diperkuat")
@@ -44,7 +39,7 @@ def test_plain_sitemap_with_lastmod_gzipped() -> None:
 <url><loc> /relative/2020/11/22/b </loc></url>
 <url><loc>mailto:x@example.org</loc></url>
 </urlset>""")
-    entries = read_entries(SITEMAP_SOURCE, response(body, "https://example.org/sitemap.xml.gz"))
+    entries = read_entries(SITEMAP_SOURCE, fetch_response(body, "https://example.org/sitemap.xml.gz"))
     assert [(e.url, e.updated) for e in entries] == [
         ("https://example.org/2020/11/21/a-story", datetime(2020, 11, 21, tzinfo=UTC)),
         ("https://example.org/relative/2020/11/22/b", None),
@@ -53,24 +48,24 @@ def test_plain_sitemap_with_lastmod_gzipped() -> None:
 
 def test_text_sitemap() -> None:
     body = b"https://example.org/a\n\nnot a url\nhttps://example.org/b\nhttps://example.org/a\n"
-    entries = read_entries(SITEMAP_SOURCE, response(body))
+    entries = read_entries(SITEMAP_SOURCE, fetch_response(body, SITEMAP_SOURCE.url))
     assert [e.url for e in entries] == ["https://example.org/a", "https://example.org/b"]
 
 
 def test_sitemap_index() -> None:
-    index = response((FEEDS / "sitemap-index.xml").read_bytes())
+    index = fetch_response((FEEDS / "sitemap-index.xml").read_bytes(), SITEMAP_SOURCE.url)
     assert sitemap_children(index) == ["https://www.kompas.com/sitemap-news-1.xml",
                                        "https://www.kompas.com/sitemap-news-2.xml"]
     assert read_entries(SITEMAP_SOURCE, index) == []
 
 
 def test_children_of_a_plain_sitemap_is_empty() -> None:
-    assert sitemap_children(response((FEEDS / "news-sitemap.xml").read_bytes())) == []
+    assert sitemap_children(fetch_response(NEWS_SITEMAP, SITEMAP_SOURCE.url)) == []
 
 
 def test_truncated_sitemap_is_best_effort() -> None:
-    body = (FEEDS / "news-sitemap.xml").read_bytes()[:1200]
-    entries = read_entries(SITEMAP_SOURCE, response(body))
+    body = NEWS_SITEMAP[:1200]
+    entries = read_entries(SITEMAP_SOURCE, fetch_response(body, SITEMAP_SOURCE.url))
     assert entries and entries[0].url.startswith("https://www.kompas.com/global/read/")
 
 
@@ -78,7 +73,7 @@ def test_truncated_sitemap_is_best_effort() -> None:
                                   b"just words"])
 def test_not_a_sitemap(body: bytes) -> None:
     with pytest.raises(SourceError):
-        read_entries(SITEMAP_SOURCE, response(body))
+        read_entries(SITEMAP_SOURCE, fetch_response(body, SITEMAP_SOURCE.url))
 
 
 @pytest.mark.timeout(30)
@@ -86,4 +81,4 @@ def test_gzip_bomb_sitemap_cut_off() -> None:
     bomb = (Path(__file__).parent / "fixtures" / "hostile" / "bomb.gz").read_bytes()
     # 64 MiB of NULs: over the 50 MiB sitemap limit.
     with pytest.raises(SourceError, match="over"):
-        read_entries(SITEMAP_SOURCE, response(bomb))
+        read_entries(SITEMAP_SOURCE, fetch_response(bomb, SITEMAP_SOURCE.url))

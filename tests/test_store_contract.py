@@ -13,7 +13,7 @@ from worker.store.redis import RedisStore
 from worker.store.sqlite import SQLiteStore
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.services)])
 def store(request, tmp_path):
     if request.param == "sqlite":
         backend = SQLiteStore(tmp_path / "state.db")
@@ -241,3 +241,43 @@ def test_a_robots_txt_record_is_shared_until_it_expires(store):
     while store.robots_txt(site) is not None:
         assert time.monotonic() < deadline, "the robots.txt record never expired"
         time.sleep(0.05)
+
+
+# --- WebSub subscriptions -------------------------------------------------------------
+
+
+def test_a_subscription_is_written_only_over_the_revision_its_writer_read(store):
+    from worker.store import SUB_ACTIVE, SUB_SUBSCRIBING, Subscription
+
+    assert store.subscription("s1") is None
+    first = Subscription("s1", hub="http://hub/", topic="http://site/feed", check_at=10.0)
+    assert store.put_subscription(first, replaces="some-revision") is False  # there is none
+    assert store.put_subscription(first, replaces=None) is True
+    assert store.put_subscription(first, replaces=None) is False  # it exists now
+    assert store.subscription("s1") == first
+    pending = first.but(state=SUB_SUBSCRIBING, secret="k", check_at=50.0)
+    active = first.but(state=SUB_ACTIVE, secret="k", check_at=None)
+    assert pending.revision != first.revision
+    assert store.put_subscription(pending, replaces=first.revision) is True
+    # A second writer that read `first` too loses: its step would undo the first one's.
+    assert store.put_subscription(active, replaces=first.revision) is False
+    assert store.subscription("s1") == pending
+    assert store.subscriptions() == [pending]
+    assert store.drop_subscription("s1", replaces=first.revision) is False
+    assert store.drop_subscription("s1", replaces=pending.revision) is True
+    assert store.subscription("s1") is None and store.subscriptions() == []
+
+
+def test_subscriptions_come_due_once_at_their_check_time(store):
+    from worker.store import Subscription
+
+    for name, check_at in (("a", 10.0), ("b", 20.0), ("c", 99.0), ("d", None)):
+        store.put_subscription(Subscription(name, "http://hub/", "http://t/", check_at=check_at), None)
+    assert sorted(store.claim_subscriptions(now=50.0, hold=60.0)) == ["a", "b"]
+    assert store.claim_subscriptions(now=50.0, hold=60.0) == []  # held until 110
+    assert sorted(store.claim_subscriptions(now=111.0, hold=60.0)) == ["a", "b", "c"]
+    # A write sets the check time anew; None takes the record off the schedule.
+    b = store.subscription("b")
+    store.put_subscription(b.but(check_at=None), replaces=b.revision)
+    assert sorted(store.claim_subscriptions(now=1e12, hold=60.0)) == ["a", "c"]
+    assert store.subscription("a").check_at == 10.0  # the claim left the record as it was

@@ -15,7 +15,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ROOT, newswatch_command, subprocess_env
+from helpers import ROOT, newswatch_command, subprocess_env
 
 from worker.config import load_config
 from worker.history import open_history
@@ -150,7 +150,7 @@ def test_history_unreachable_shows_a_note_and_degrades_healthz(tmp_path):
 def test_web_refuses_a_public_address_without_a_password(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(f"settings: {{state_path: '{tmp_path / 's.db'}'}}\n")
-    result = subprocess.run(newswatch_command() + ["web", "--config", str(path), "--bind", "0.0.0.0:8080"],
+    result = subprocess.run([*newswatch_command(), "web", "--config", str(path), "--bind", "0.0.0.0:8080"],
                             env=subprocess_env(), cwd=tmp_path, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
@@ -201,8 +201,7 @@ def web_server(site, tmp_path):
     path, _ = site
     port = free_port()
     log = open(tmp_path / "web.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(newswatch_command() + ["web", "--config", str(path), "--bind",
-                                                      f"127.0.0.1:{port}"],
+    process = subprocess.Popen([*newswatch_command(), "web", "--config", str(path), "--bind", f"127.0.0.1:{port}"],
                                env=subprocess_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -294,4 +293,5 @@ def test_the_page_in_headless_chromium(web_server, browser, tmp_path):
     request = urllib.request.Request(web_server + "/", headers=basic("wrong"))
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(request, timeout=10)
+    denied.value.close()  # the error holds the response, and its socket
     assert denied.value.code == 401

@@ -176,7 +176,7 @@ def render(report: Report, window: str) -> str:
     lines = [f"{what}, last {window}: {len(report.hits)} of {report.stored} stored articles "
              f"would alert ({report.read} read by the matcher, {report.seconds:.2f} s)"]
     if report.hits:
-        lines += [""] + table(HIT_HEADER, hit_rows(report.hits))
+        lines += ["", *table(HIT_HEADER, hit_rows(report.hits))]
     lines += ["", "per day (UTC):"] + ["  " + line for line in day_bars(report.per_day())]
     if report.topic_id is not None:
         lines += ["", f"against what {report.topic_id} alerted on then: {len(report.new)} new "
@@ -194,7 +194,7 @@ def render_search(report: Report, window: str) -> str:
     lines = [f"{len(report.hits)} of {report.stored} articles stored in the last {window} match "
              f"({report.seconds:.2f} s)"]
     if report.hits:
-        lines += [""] + table(HIT_HEADER, hit_rows(report.hits))
+        lines += ["", *table(HIT_HEADER, hit_rows(report.hits))]
     return "\n".join(lines)
 
 

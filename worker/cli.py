@@ -383,7 +383,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     config = _config(args)
     try:
-        serve(config, args.bind)
+        serve(config, args.bind, str(config_path(args.config)))
     except WebError as error:
         raise UsageError(str(error)) from None
     except OSError as error:  # the port is taken, or not ours to bind
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILURE
-    except Exception as error:  # the one place that turns a crash into exit 1
+    except Exception as error:  # noqa: BLE001 - the one place that turns a crash into exit 1
         from .history.base import HistoryUnavailable
         from .logs import redact
 

@@ -25,7 +25,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 SOURCE_KEYS = {"id", "url", "kind", "every", "full_text", "language", "name", "selector",
-               "adaptive", "min_every", "max_every"}
+               "adaptive", "min_every", "max_every", "websub"}
 TOPIC_KEYS = {"id", "name", "query", "channels", "languages", "sources", "min_score"}
 CHANNEL_COMMON_KEYS = {"id", "type", "mode", "every", "at", "retry"}
 _DAILY_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -33,7 +33,7 @@ RETRY_KEYS = {"backoff", "max_backoff", "max_age"}
 SETTINGS_KEYS = {f.name for f in fields(Settings)}
 # min_every / max_every: 0 = derived from each source's every (the default).
 ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window",
-                    "min_every", "max_every"}
+                    "min_every", "max_every", "websub_poll_every"}
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -277,6 +277,7 @@ class _Validator:
             name=self.text(f.get("name"), f"{where}.name"),
             selector=self.text(f.get("selector"), f"{where}.selector"),
             adaptive=adaptive, min_every=min_every, max_every=max_every,
+            websub=self.boolean(f.get("websub"), f"{where}.websub", True),
         )
 
     def channel(self, node: _Node, where: str, seen: dict[str, _Node]) -> Channel | None:
@@ -416,7 +417,7 @@ class _Validator:
         def resolve(name: str, path: list[str]) -> tuple[str, ...]:
             if name in flat:
                 return flat[name]
-            path = path + [name]
+            path = [*path, name]
             out: dict[str, None] = {}  # ordered, without repeats
             for index, (text, item) in enumerate(items[name]):
                 if not text.startswith("@"):
@@ -427,7 +428,7 @@ class _Validator:
                 if other not in items:
                     self.problem(item, where, f"no term list '@{other}'")
                 elif other in path:
-                    cycle = " -> ".join("@" + n for n in path[path.index(other):] + [other])
+                    cycle = " -> ".join("@" + n for n in [*path[path.index(other):], other])
                     self.problem(item, where, f"'@{other}' makes a cycle: {cycle}")
                 else:
                     out.update(dict.fromkeys(resolve(other, path)))
@@ -479,6 +480,11 @@ class _Validator:
             node = next(n for n in nodes if "max_every" in n.value)
             self.problem(node.value["max_every"], "settings.max_every",
                          "must not be shorter than settings.min_every")
+        public_url = values.get("public_url") or ""
+        if public_url and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", public_url):
+            node = next(n for n in nodes if "public_url" in n.value)
+            self.problem(node.value["public_url"], "settings.public_url",
+                         "must be an http(s) URL without query, e.g. https://news.example.org")
         return Settings(**values)
 
 

@@ -52,6 +52,7 @@ class Source:
     adaptive: bool | None = None
     min_every: float | None = None
     max_every: float | None = None
+    websub: bool = True  # subscribe to the hub the feed advertises (when public_url is set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,11 @@ class Settings:
     adaptive: bool = True  # poll each source at its publishing pace (worker/pace.py)
     min_every: float = 0.0  # bounds of the adaptive interval for every source that sets
     max_every: float = 0.0  # none; 0 = derived from the source's every (every/5, every×6)
+    # WebSub (worker/websub/): the address the hubs reach `newswatch web` at; empty = off.
+    public_url: str = ""
+    websub_poll_every: float = 0.0  # safety-net polling while a hub pushes; 0 = max_every
+    websub_lease: float = 10 * 86400.0  # the lease asked of hubs (they may grant another)
+    websub_max_body: int = 2 * 1024 * 1024  # a bigger push is refused (413)
 
     @property
     def poll_claim(self) -> float:

@@ -24,12 +24,15 @@ from .delivery import deliver
 from .digest import send_digest
 from .poll import poll_source
 from .schedule import tick
+from .websub import receive_push, sync_subscription
 
 JOBS: dict[str, Callable[..., Any]] = {
     "tick": tick,
     "poll_source": poll_source,
     "deliver": deliver,
     "send_digest": send_digest,
+    "websub_sync": sync_subscription,
+    "websub_push": receive_push,
 }
 
 __all__ = ["JOBS"]

@@ -57,6 +57,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     from .fetch import FetchError
     from .listing import list_entries
     from .sources import SourceError
+    from .websub import polling_interval
 
     started = time.monotonic()
     now = time.time()
@@ -79,6 +80,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     done: list[str] = []
     failed: list[str] = []
     claims_end = (claimed_at or now) + rt.config.settings.poll_claim
+    listing = None
     try:
         listing = list_entries(rt.fetcher, source, state)
         state = listing.state
@@ -89,11 +91,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
         result.entries = len(listing.entries)
         listed = listing.entries
         claimed = claim_new_entries(rt, listing.entries, result, claims_end - time.time())
-        wanted = pages_to_fetch(rt, source, [entry for entry, _ in claimed], first_poll=state.last_poll is None)
-        with PageFetches(rt, source, wanted) as pages, rt.history.batch():
-            for entry, key in claimed:
-                page = pages.result(entry.url)
-                (done if _process_counted(rt, source, entry, page, result) else failed).append(key)
+        process_claimed(rt, source, claimed, result, done, failed, first_poll=state.last_poll is None)
     except FetchError as error:
         result.status, result.error, result.http = "error", error.reason, error.status
         server_wait = error.retry_after or 0.0
@@ -115,6 +113,7 @@ def poll_source(rt: Runtime, source_id: str, claimed_at: float | None = None) ->
     state, every = pace.after_poll(state, source, rt.config.settings, now,
                                    ok=result.status != "error", new=len(claimed) + result.busy,
                                    listed=[entry.published for entry in listed])
+    every = polling_interval(rt, source, listing, every)  # WebSub: relaxed while a hub pushes
     next_due = next_due_at(claimed_at, now, next_poll_interval(every, failures, server_wait),
                            catch_up=rt.config.settings.tick_every)
     if result.busy:
@@ -186,6 +185,20 @@ def claim_new_entries(rt: Runtime, entries: list[FeedEntry], result: PollResult,
     result.busy = states.count(ENTRY_BUSY)
     return [(entry, key) for (key, entry), state in zip(keyed.items(), states, strict=True)
             if state == ENTRY_NEW]
+
+
+def process_claimed(rt: Runtime, source: Source, claimed: list[tuple[FeedEntry, str]],
+                    result: PollResult, done: list[str], failed: list[str],
+                    first_poll: bool = False) -> None:
+    """Turn claimed entries into articles and alerts (their pages fetched a few ahead, their
+    history written in one batch), adding each key to `done` or `failed` as it goes, so a
+    caller that sees this raise half way knows which claims to release. Polls and WebSub
+    pushes (worker/websub/push.py) both come through here."""
+    wanted = pages_to_fetch(rt, source, [entry for entry, _ in claimed], first_poll)
+    with PageFetches(rt, source, wanted) as pages, rt.history.batch():
+        for entry, key in claimed:
+            page = pages.result(entry.url)
+            (done if _process_counted(rt, source, entry, page, result) else failed).append(key)
 
 
 def pages_to_fetch(rt: Runtime, source: Source, entries: list[FeedEntry], first_poll: bool) -> list[str]:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from .logs import ms_since, summary
 from .models import Channel
 from .runtime import Runtime
+from .websub import schedule_subscriptions
 
 
 def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict[str, int]:
@@ -33,6 +34,7 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
            if s in configured]
     for source_id in due:
         rt.dispatcher.enqueue("poll_source", source_id, now)
+    subscriptions = schedule_subscriptions(rt, now)  # WebSub: subscribe, renew, unsubscribe
     deliveries = store.due_deliveries(now)
     for alert_id in deliveries:
         rt.dispatcher.enqueue("deliver", alert_id)
@@ -48,8 +50,9 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
             rt.dispatcher.enqueue("send_digest", channel.id)
             digests += 1
     rt.history.expire(now)  # one bounded batch at most; guarded like recording
-    result = {"due": len(due), "deliveries": len(deliveries), "digests": digests}
-    if due or deliveries or digests:
+    result = {"due": len(due), "deliveries": len(deliveries), "digests": digests,
+              "subscriptions": subscriptions}
+    if due or deliveries or digests or subscriptions:
         summary("tick", status="ok", **result, ms=ms_since(started))
     if cycle_line:
         log_cycle(rt, len(configured))

@@ -19,6 +19,7 @@ from .logs import install_redaction, setup_logging
 from .poll import poll_source as poll_one_source
 from .runtime import Runtime
 from .schedule import tick as run_tick
+from .websub import receive_push, sync_subscription
 
 _runtime: Runtime | None = None
 _lock = threading.Lock()
@@ -91,3 +92,13 @@ def deliver(self: Task[Any, str], alert_id: str, handed: dict[str, Any] | None =
 @app.task(name="newswatch.send_digest")
 def send_digest(channel_id: str) -> str:
     return send_channel_digest(runtime(), channel_id)
+
+
+@app.task(name="newswatch.websub_sync")
+def websub_sync(source_id: str) -> str:
+    return sync_subscription(runtime(), source_id)
+
+
+@app.task(name="newswatch.websub_push")
+def websub_push(source_id: str, body_b64: str, content_type: str | None, topic: str) -> str:
+    return receive_push(runtime(), source_id, body_b64, content_type, topic).status

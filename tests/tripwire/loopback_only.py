@@ -53,15 +53,15 @@ def install() -> None:
             if not _is_loopback_host(host):
                 _refuse(f"connect to {address!r}")
 
-    def connect(self, address):  # noqa: ANN001
+    def connect(self, address):
         _check(self, address)
         return original_connect(self, address)
 
-    def connect_ex(self, address):  # noqa: ANN001
+    def connect_ex(self, address):
         _check(self, address)
         return original_connect_ex(self, address)
 
-    def getaddrinfo(host, *args, **kwargs):  # noqa: ANN001
+    def getaddrinfo(host, *args, **kwargs):
         if host is not None and not _is_loopback_host(host):
             _refuse(f"name lookup of {host!r}")
         return original_getaddrinfo(host, *args, **kwargs)

@@ -87,9 +87,8 @@ def render_problems(options: Mapping[str, Any]) -> list[Problem]:
             except TemplateSyntaxError as error:
                 problems.append(("subject", f"template error: {error.message}"))
     template = options.get("template")
-    if template is not None:
-        if not isinstance(template, str) or not Path(template).expanduser().is_dir():
-            problems.append(("template", f"{template!r} is not a directory of templates"))
+    if template is not None and (not isinstance(template, str) or not Path(template).expanduser().is_dir()):
+        problems.append(("template", f"{template!r} is not a directory of templates"))
     return problems
 
 

@@ -9,6 +9,7 @@ chunks.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -32,7 +33,7 @@ class LimitExceeded(NewswatchError):
 class Watch:
     """One request's deadline, and the connections it is using."""
 
-    __slots__ = ("deadline", "expired", "done", "_conns")
+    __slots__ = ("_conns", "deadline", "done", "expired")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
@@ -66,10 +67,8 @@ class Watch:
             sock = getattr(conn, "sock", None)
             if sock is None:
                 continue
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
-            except OSError:
-                pass
 
 
 class _Pause:

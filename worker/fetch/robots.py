@@ -14,6 +14,7 @@ a store, in the store for every other process too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -106,10 +107,8 @@ def parse_robots(text: str, product: str) -> Rules:
     for rules in chosen:
         for key, value in rules:
             if key == "crawl-delay":
-                try:
+                with contextlib.suppress(ValueError):
                     result.crawl_delay = max(result.crawl_delay or 0.0, float(value))
-                except ValueError:
-                    pass
             elif value and value.startswith(("/", "*")):  # empty Disallow means allow all
                 result.rules.append((len(value), key == "allow", _compile(value)))
     return result

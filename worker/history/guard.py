@@ -8,6 +8,7 @@ bounded batches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -72,10 +73,8 @@ class HistoryRecorder:
             history, self._history = self._history, None
             self._failed(error)
         if history is not None:
-            try:
+            with contextlib.suppress(Exception):  # it is broken already
                 history.close()
-            except Exception:  # noqa: BLE001 - it is broken already
-                pass
 
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
                at: float | None = None) -> bool:

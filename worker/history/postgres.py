@@ -33,6 +33,9 @@ class PostgresHistory(SQLHistory):
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
+        # Every thread's connection, so that close() (called from one thread) closes them all.
+        self._opened: list[psycopg.Connection[Any]] = []
+        self._opened_lock = threading.Lock()
         migrate_postgres(self._conn())
 
     def _conn(self) -> psycopg.Connection[Any]:
@@ -41,22 +44,25 @@ class PostgresHistory(SQLHistory):
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
                                    application_name="newswatch")
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if not c.closed] + [conn]
         return conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None
 
     # ---------------------------------------------------------------- writing
 
     def record_many(self, items: Sequence[HistoryItem]) -> None:
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_COLUMNS[1:] + ("words",))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*ARTICLE_COLUMNS[1:], "words"))
         conn = self._conn()
         with conn.transaction():
             for article, matches, alerts, at in items:
-                values = article_values(article, matches, alerts, at) + (indexed_words(article),)
+                values = (*article_values(article, matches, alerts, at), indexed_words(article))
                 conn.execute(
                     f"INSERT INTO history_articles ({', '.join(ARTICLE_COLUMNS)}, words) VALUES "
                     f"({', '.join(['%s'] * len(ARTICLE_COLUMNS))}, array_to_tsvector(%s::text[])) "

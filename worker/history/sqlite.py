@@ -42,7 +42,7 @@ class SQLiteHistory(SQLiteFile, SQLHistory):
         with self._tx() as db:
             for article, matches, alerts, at in items:
                 words = " ".join(indexed_words(article))
-                values = article_values(article, matches, alerts, at) + (zlib.compress(words.encode(), 6),)
+                values = (*article_values(article, matches, alerts, at), zlib.compress(words.encode(), 6))
                 self._delete_ids(db, [row[0] for row in db.execute(
                     "SELECT id FROM history_articles WHERE article_id = ?", (article.id,))])
                 cursor = db.execute(

@@ -36,7 +36,7 @@ def parse_html(html: str | bytes, url: str, *, content_type: str | None = None) 
         return _parse_text(text, url)
     except ParseError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the contract: hostile input gives ParseError only
+    except Exception as exc:  # the contract: hostile input gives ParseError only
         raise ParseError(f"could not parse {url}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -166,7 +166,7 @@ def parse_text(text: str | bytes, url: str = "") -> Article:
     try:
         capture = read_capture(text, url)
         article = _assemble(capture.metadata, filter_text(capture.paragraphs), url)
-    except Exception as exc:  # noqa: BLE001 - the contract: hostile input gives ParseError only
+    except Exception as exc:  # the contract: hostile input gives ParseError only
         raise ParseError(f"could not read the text capture {url}: {type(exc).__name__}: {exc}") from exc
     if not urlsplit(url).hostname:
         # No web address (a file, or nothing): the outlet is the one its dateline names.

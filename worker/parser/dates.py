@@ -8,7 +8,7 @@ zones (WIB, WITA, WIT) are not known to dateutil, so they are mapped here.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
 from dateutil import parser as dateutil_parser
@@ -22,6 +22,16 @@ ZONES: dict[str, float] = {
     "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AKST": -9, "HST": -10,
 }
 _TZINFOS = {name: timezone(timedelta(hours=hours)) for name, hours in ZONES.items()}
+
+
+def _zone(name: str | None, offset: int | None) -> tzinfo | None:
+    """dateutil's tzinfos hook: the zones above by name, else the numeric offset. A name nobody
+    knows ("ZZ") leaves the time naive (read as UTC), as before, without dateutil's
+    UnknownTimezoneWarning, which a future dateutil turns into an exception."""
+    if name in _TZINFOS:
+        return _TZINFOS[name]
+    return timezone(timedelta(seconds=offset)) if offset is not None else None
+
 
 MONTHS: dict[str, int] = {}
 for number, names in enumerate(
@@ -118,7 +128,7 @@ def _parse_iso(value: str) -> datetime | None:
         moment = dateutil_parser.isoparse(value)
     except (ValueError, OverflowError):
         try:
-            moment = dateutil_parser.parse(value, tzinfos=_TZINFOS)
+            moment = dateutil_parser.parse(value, tzinfos=_zone)
         except (ValueError, OverflowError, TypeError):
             return None
     return _in_range(moment)

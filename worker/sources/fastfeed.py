@@ -22,6 +22,7 @@ Known, intended differences from feedparser:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -35,7 +36,7 @@ from feedparser.api import StrictFeedParser
 from lxml import etree
 
 
-class Unusual(Exception):  # noqa: N818 - a signal to fall back, not an error for callers
+class Unusual(Exception):  # a signal to fall back, not an error for callers
     """The document needs feedparser: something here is not modelled by the fast path."""
 
 
@@ -102,7 +103,9 @@ def _document_encoding(body: bytes, http_charset: str | None) -> str:
     declared = "utf-8" if declared in _UTF8_NAMES else "us-ascii"
     if http_charset:
         charset = http_charset.lower()
-        if not (charset in _UTF8_NAMES and declared == "utf-8" or charset in _ASCII_NAMES and declared == "us-ascii"):
+        agrees = (charset in _UTF8_NAMES and declared == "utf-8") or (
+            charset in _ASCII_NAMES and declared == "us-ascii")
+        if not agrees:
             raise Unusual(f"HTTP charset {charset} vs document {declared}")
     return declared
 
@@ -312,10 +315,8 @@ class _Reader:
             return text
         if self.fix_mojibake and not text.isascii():
             # feedparser repairs UTF-8 that was decoded as Latin-1 once too often.
-            try:
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
                 text = text.encode("iso-8859-1").decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                pass
         return text.translate(_CP1252) if not text.isascii() else text
 
     def _typed_text(self, element: etree._Element, default: str) -> tuple[str, str]:

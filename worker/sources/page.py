@@ -142,7 +142,7 @@ def discover_feed_url(response: FetchResponse) -> str | None:
         return None
     try:
         return _discover(response)
-    except (Exception, RecursionError):  # hostile markup: there is simply no feed to find
+    except Exception:  # noqa: BLE001 - hostile markup (RecursionError too): there is no feed to find
         return None
 
 

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 from ..models import Settings
-from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    SUB_ACTIVE,
+    SUB_DISCOVERED,
+    SUB_RENEWING,
+    SUB_SUBSCRIBING,
+    SUB_UNSUBSCRIBING,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+    Subscription,
+)
 
 
 def open_store(settings: Settings) -> Store:
@@ -17,5 +34,6 @@ def open_store(settings: Settings) -> Store:
     return SQLiteStore(settings.state_path)
 
 
-__all__ = ["ENTRY_BUSY", "ENTRY_NEW", "ENTRY_SEEN", "FAILED", "PENDING", "SENT", "Delivery",
-           "EntryOutcomes", "SourceState", "Store", "open_store"]
+__all__ = ["ENTRY_BUSY", "ENTRY_NEW", "ENTRY_SEEN", "FAILED", "PENDING", "SENT", "SUB_ACTIVE",
+           "SUB_DISCOVERED", "SUB_RENEWING", "SUB_SUBSCRIBING", "SUB_UNSUBSCRIBING", "Delivery",
+           "EntryOutcomes", "SourceState", "Store", "Subscription", "open_store"]

@@ -87,6 +87,56 @@ class AlertRecord(TypedDict):
     detected_at: str  # ISO 8601
 
 
+# What a WebSub subscription is doing (worker/websub/).
+SUB_DISCOVERED = "discovered"  # the feed names a hub; not subscribed (off, or between tries)
+SUB_SUBSCRIBING = "subscribing"  # asked the hub; waiting for its verification of intent
+SUB_ACTIVE = "active"  # verified: the hub pushes until `expires_at`
+SUB_RENEWING = "renewing"  # active, and asked the hub again before the lease ends
+SUB_UNSUBSCRIBING = "unsubscribing"  # asked the hub to stop; waiting for its verification
+
+
+def _revision() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One source's WebSub subscription: the hub and topic its feed advertises and where
+    the subscription stands. `revision` changes on every write: the store only replaces
+    the revision a writer read (put_subscription), so the scheduler and the web service
+    answering the hub never undo each other's step."""
+
+    source_id: str
+    hub: str
+    topic: str
+    state: str = SUB_DISCOVERED
+    callback: str = ""
+    secret: str = ""  # hub.secret of this subscription: signs the pushes; never logged
+    lease_seconds: float = 0.0  # as granted by the hub in its verification
+    expires_at: float | None = None  # when the granted lease ends
+    check_at: float | None = None  # when the scheduler looks at it next (None: never)
+    failures: int = 0  # consecutive requests the hub refused or never verified
+    last_error: str | None = None
+    revision: str = field(default_factory=_revision)
+
+    @property
+    def receives(self) -> bool:
+        """Whether pushes signed with its secret are taken (verified and not lapsed)."""
+        return (self.state in (SUB_ACTIVE, SUB_RENEWING) and bool(self.secret)
+                and (self.expires_at or 0.0) > time.time())
+
+    def but(self, **changes: Any) -> Subscription:
+        """A copy with `changes` and a new revision."""
+        return replace(self, revision=_revision(), **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Subscription:
+        return cls(**json.loads(text))
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One ledger record: an alert for (article, topic, channel)."""
@@ -288,6 +338,29 @@ class Store(ABC):
     @abstractmethod
     def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
         """Keep `record` (opaque text, see worker.fetch.robots) for `site` for `ttl` seconds."""
+    # --- WebSub subscriptions ----------------------------------------------------------
+
+    @abstractmethod
+    def subscription(self, source_id: str) -> Subscription | None: ...
+
+    @abstractmethod
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription record (for reconciling them with an edited config)."""
+
+    @abstractmethod
+    def put_subscription(self, subscription: Subscription, replaces: str | None) -> bool:
+        """Store `subscription` (and schedule it at its `check_at`) if the stored record's
+        revision is still `replaces` (None: there is no record); False when another writer
+        changed it first, and nothing is written."""
+
+    @abstractmethod
+    def drop_subscription(self, source_id: str, replaces: str) -> bool:
+        """Delete the record if its revision is still `replaces`."""
+
+    @abstractmethod
+    def claim_subscriptions(self, now: float, hold: float, limit: int = 200) -> list[str]:
+        """Atomically take the subscriptions whose `check_at` has come and push their
+        check `hold` seconds ahead (as claim_due does for polls); the record is unchanged."""
 
     # --- coordination -----------------------------------------------------------------
 

@@ -14,7 +14,19 @@ from typing import cast
 
 import redis
 
-from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+    Subscription,
+)
 
 _P = "newswatch:"
 SOURCE_STATE = _P + "source_state"
@@ -31,6 +43,9 @@ DIGEST_DUE = _P + "digest_due"
 LOCK = _P + "lock:"
 ROBOTS = _P + "robots:"
 COUNTS = _P + "counts"
+WEBSUB = _P + "websub"  # source id -> subscription JSON
+WEBSUB_REVISION = _P + "websub:revision"  # source id -> the record's revision
+WEBSUB_DUE = _P + "websub:due"  # source id, score = check_at
 
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -130,6 +145,25 @@ def _text(reply: bytes | str) -> str:
     return reply.decode() if isinstance(reply, bytes) else reply
 
 
+# KEYS: records, revisions, due set. ARGV: source id, expected revision ('' = no record),
+# data ('' = delete), new revision, check_at ('' = not scheduled).
+_PUT_SUBSCRIPTION = """
+local current = redis.call('HGET', KEYS[2], ARGV[1]) or ''
+if current ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[1])
+else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) end
+return 1
+"""
+
+
 class RedisStore(Store):
     unavailable = (redis.exceptions.RedisError,)
 
@@ -144,6 +178,7 @@ class RedisStore(Store):
         self._retry = self.client.register_script(_RETRY_DELIVERY)
         self._add_also = self.client.register_script(_ADD_ALSO)
         self._unlock = self.client.register_script(_UNLOCK)
+        self._put_subscription = self.client.register_script(_PUT_SUBSCRIPTION)
 
     def close(self) -> None:
         self.client.close()
@@ -323,6 +358,31 @@ class RedisStore(Store):
         pipe.delete(COUNTS)
         values, _ = pipe.execute()
         return {k.decode(): int(v) for k, v in values.items()}
+
+    # --- WebSub subscriptions ----------------------------------------------------------
+
+    def subscription(self, source_id: str) -> Subscription | None:
+        raw = self.client.hget(WEBSUB, source_id)
+        return Subscription.from_json(raw) if raw else None
+
+    def subscriptions(self) -> list[Subscription]:
+        records = self.client.hgetall(WEBSUB)
+        return [Subscription.from_json(records[key]) for key in sorted(records)]
+
+    def put_subscription(self, subscription: Subscription, replaces: str | None) -> bool:
+        sub = subscription
+        check_at = "" if sub.check_at is None else repr(sub.check_at)
+        return bool(self._put_subscription(
+            keys=[WEBSUB, WEBSUB_REVISION, WEBSUB_DUE],
+            args=[sub.source_id, replaces or "", sub.to_json(), sub.revision, check_at]))
+
+    def drop_subscription(self, source_id: str, replaces: str) -> bool:
+        return bool(self._put_subscription(keys=[WEBSUB, WEBSUB_REVISION, WEBSUB_DUE],
+                                           args=[source_id, replaces, "", "", ""]))
+
+    def claim_subscriptions(self, now: float, hold: float, limit: int = 200) -> list[str]:
+        ids = self._claim_due(keys=[WEBSUB_DUE], args=[now, now + hold, limit])
+        return [i.decode() for i in ids]
 
     # --- coordination -----------------------------------------------------------------
 

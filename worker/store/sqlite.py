@@ -11,7 +11,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import ENTRY_BUSY, ENTRY_NEW, ENTRY_SEEN, FAILED, PENDING, SENT, Delivery, EntryOutcomes, SourceState, Store
+from .base import (
+    ENTRY_BUSY,
+    ENTRY_NEW,
+    ENTRY_SEEN,
+    FAILED,
+    PENDING,
+    SENT,
+    Delivery,
+    EntryOutcomes,
+    SourceState,
+    Store,
+    Subscription,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_state (source_id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -47,6 +59,9 @@ WHEN NEW.state = 'pending' AND NEW.last_error IS NOT NULL BEGIN
 END;
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS robots (site TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS websub (
+    source_id TEXT PRIMARY KEY, data TEXT NOT NULL, revision TEXT NOT NULL, check_at REAL);
+CREATE INDEX IF NOT EXISTS websub_check ON websub (check_at);
 """
 
 
@@ -358,6 +373,40 @@ class SQLiteStore(SQLiteFile, Store):
             counts = dict(db.execute("SELECT name, value FROM counts").fetchall())
             db.execute("DELETE FROM counts")
         return counts
+
+    # --- WebSub subscriptions ----------------------------------------------------------
+
+    def subscription(self, source_id: str) -> Subscription | None:
+        row = self._db().execute("SELECT data FROM websub WHERE source_id = ?", (source_id,)).fetchone()
+        return Subscription.from_json(row[0]) if row else None
+
+    def subscriptions(self) -> list[Subscription]:
+        rows = self._db().execute("SELECT data FROM websub ORDER BY source_id").fetchall()
+        return [Subscription.from_json(row[0]) for row in rows]
+
+    def put_subscription(self, subscription: Subscription, replaces: str | None) -> bool:
+        sub = subscription
+        with self._tx() as db:
+            row = db.execute("SELECT revision FROM websub WHERE source_id = ?",
+                             (sub.source_id,)).fetchone()
+            if (row[0] if row else None) != replaces:
+                return False
+            db.execute("INSERT OR REPLACE INTO websub (source_id, data, revision, check_at) "
+                       "VALUES (?, ?, ?, ?)", (sub.source_id, sub.to_json(), sub.revision, sub.check_at))
+        return True
+
+    def drop_subscription(self, source_id: str, replaces: str) -> bool:
+        return self._db().execute("DELETE FROM websub WHERE source_id = ? AND revision = ?",
+                                  (source_id, replaces)).rowcount == 1
+
+    def claim_subscriptions(self, now: float, hold: float, limit: int = 200) -> list[str]:
+        with self._tx() as db:
+            rows = db.execute("SELECT source_id FROM websub WHERE check_at <= ? ORDER BY check_at "
+                              "LIMIT ?", (now, limit)).fetchall()
+            ids = [row[0] for row in rows]
+            db.executemany("UPDATE websub SET check_at = ? WHERE source_id = ?",
+                           [(now + hold, source_id) for source_id in ids])
+        return ids
 
     # --- coordination -----------------------------------------------------------------
 

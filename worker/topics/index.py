@@ -478,10 +478,7 @@ def any_near(left: list[tuple[int, int]], right: list[tuple[int, int]], distance
         return False
     starts = [s for s, _ in right]
     ends = [e for _, e in right]
-    for ls, le in left:
-        if bisect_left(ends, ls - distance) < bisect_right(starts, le + distance):
-            return True
-    return False
+    return any(bisect_left(ends, ls - distance) < bisect_right(starts, le + distance) for ls, le in left)
 
 
 def minimal_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -549,10 +546,7 @@ def snippets(scan: Scan, occurrences: list[tuple[int, int]]) -> list[str]:
         hit_start, hit_end = scan.starts[first], scan.ends[last]
         if hit_start < covered_until:
             continue  # already shown in the previous snippet
-        if first >= scan.title_words:
-            region = (scan.title_chars + 2, len(scan.full))
-        else:
-            region = (0, scan.title_chars)
+        region = (scan.title_chars + 2, len(scan.full)) if first >= scan.title_words else (0, scan.title_chars)
         cached = scan.windows.get((hit_start, hit_end))
         if cached is None:
             cached = scan.windows[hit_start, hit_end] = _window(scan.full, hit_start, hit_end,

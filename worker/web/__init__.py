@@ -8,6 +8,7 @@ production WSGI server with a thread pool, no compiler needed, on any address.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -80,10 +81,8 @@ class Sources:
             self._retry_at = time.monotonic() + HISTORY_RETRY
             self._history_note = f"history unavailable: {' '.join(str(error).split())}"
         if history is not None:
-            try:
+            with contextlib.suppress(Exception):  # broken already
                 history.close()
-            except Exception:  # noqa: BLE001 - broken already
-                pass
         return self._history_note
 
     def close(self) -> None:
@@ -92,15 +91,23 @@ class Sources:
         self.store.close()
 
 
-def create_app(config: Config, sources: Sources | None = None) -> Flask:
+def create_app(config: Config, sources: Sources | None = None,
+               config_path: str | None = None) -> Flask:
+    from ..websub.callback import websub_blueprint
+    from ..websub.pushes import PushHandOff
+
     sources = sources or Sources(config)
     app = Flask(__name__)
     app.config["sources"] = sources
     password = config.settings.web_password
+    # WebSub callbacks: hubs cannot log in; each push is checked by its signature instead.
+    pushes = PushHandOff(config, config_path)
+    app.config["websub_pushes"] = pushes
+    app.register_blueprint(websub_blueprint(sources.store, config.settings, pushes.push))
 
     @app.before_request
     def _authenticate() -> Response | None:
-        if request.path == "/healthz" or not password:
+        if request.path == "/healthz" or request.path.startswith("/websub/") or not password:
             return None
         auth = request.authorization
         given = (auth.password or "") if auth and auth.type == "basic" else ""
@@ -152,7 +159,7 @@ def health(config: Config, sources: Sources) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - reported, not raised
         body["store"] = f"error: {type(error).__name__}"
         down = []
-    history, note = sources.history()
+    history, _note = sources.history()
     if history is None:
         body["history"] = "off" if config.settings.history <= 0 else "unavailable"
     else:
@@ -166,7 +173,7 @@ def health(config: Config, sources: Sources) -> dict[str, Any]:
     return body
 
 
-def serve(config: Config, bind: str) -> None:
+def serve(config: Config, bind: str, config_path: str | None = None) -> None:
     """Serve until interrupted; refuses a non-loopback address without web_password."""
     host, port = parse_bind(bind)
     if not is_loopback(host) and not config.settings.web_password:
@@ -175,11 +182,15 @@ def serve(config: Config, bind: str) -> None:
     from waitress import serve as waitress_serve
 
     sources = Sources(config)
-    app = create_app(config, sources)
+    app = create_app(config, sources, config_path)
     log.info("status page on http://%s:%d/ (%s)", host, port,
              "HTTP Basic, user newswatch" if config.settings.web_password else "no password: loopback")
     try:
+        # A request body over the WebSub push cap is refused (413) by waitress before it
+        # is buffered; nothing else here takes a body.
         waitress_serve(app, host=host, port=port, threads=4, ident="newswatch",
+                       max_request_body_size=config.settings.websub_max_body + 65536,
                        _quiet=True)
     finally:
+        app.config["websub_pushes"].close()
         sources.close()

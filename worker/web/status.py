@@ -65,6 +65,7 @@ class SourceView:
     error: str
     down: bool  # failing longer than source_down_after: the red mark
     down_for: str
+    push: str = ""  # its WebSub subscription, if any (worker/websub)
 
 
 @dataclass
@@ -77,7 +78,10 @@ class Page:
 
 
 def source_views(config: Config, store: Store, now: float) -> list[SourceView]:
+    from ..websub.subscriber import describe
+
     scheduled = store.scheduled()
+    subscriptions = {sub.source_id: sub for sub in store.subscriptions()}
     views = []
     down_after = config.settings.source_down_after
     for source in config.sources:
@@ -91,6 +95,7 @@ def source_views(config: Config, store: Store, now: float) -> list[SourceView]:
             next_due=when(scheduled.get(source.id) or state.next_due),
             error=state.last_error or "", down=down,
             down_for=span(now - state.failing_since) if down and state.failing_since else "",
+            push=describe(subscriptions.get(source.id), now, when),
         ))
     return views
 
