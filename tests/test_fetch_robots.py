@@ -185,7 +185,7 @@ def test_limiter_rejects_bad_cap() -> None:
 # --------------------------------------------------------------------------- shared through the store
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.services)])
 def store(request, tmp_path):
     from worker.store.redis import RedisStore
     from worker.store.sqlite import SQLiteStore
