@@ -400,10 +400,10 @@ class _Parser:
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
 
-def _flatten(kind: type, children: list[Node]) -> Iterator[Node]:
+def _flatten(kind: type[And] | type[Or], children: list[Node]) -> Iterator[Node]:
     for child in children:
         if isinstance(child, kind):
-            yield from child.children  # type: ignore[union-attr]
+            yield from child.children
         else:
             yield child
 
