@@ -22,9 +22,11 @@ run: install
 once: install
 	$(BIN)/newswatch once
 
-## lint, then the test suite; starts Redis (installing it when missing) first
+## lint (ruff), type check (mypy strict over worker/, configured in pyproject.toml), then
+## the test suite; starts Redis (installing it when missing) first
 test: install
 	$(BIN)/ruff check worker tests benchmarks
+	$(BIN)/mypy
 	scripts/ensure-services.sh
 	$(BIN)/python -m pytest
 
@@ -34,6 +36,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check worker tests benchmarks
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/extraction.py

@@ -11,6 +11,7 @@ changes apply without a restart and two beats cannot double-schedule a source.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 
@@ -86,7 +87,7 @@ app = create_app()
 
 
 @after_setup_logger.connect
-def _broker_outage_lines(logger, **_: object) -> None:
+def _broker_outage_lines(logger: logging.Logger, **_: object) -> None:
     install_outage_log(logger)
 
 

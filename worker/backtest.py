@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
 from .history import History
-from .history.base import StoredArticle, can_use_index, iso_day
+from .history.base import StoredArticle, TermKey, can_use_index, iso_day
 from .models import Config, Match, Topic, iso_utc
 from .terminal import clip, day_bars, table
 from .topics import QueryError, compile_topics, parse_query
@@ -26,6 +27,19 @@ DEFAULT_SINCE = 7 * 86400.0
 DRAFT_ID = "draft"
 
 
+class HitRecord(TypedDict):
+    """A hit in `backtest --json` and `search --json`."""
+
+    article_id: str
+    url: str
+    title: str
+    published: str | None
+    seen: str | None
+    source: str
+    score: float
+    terms: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A stored article the query matches now."""
@@ -33,7 +47,7 @@ class Hit:
     stored: StoredArticle
     match: Match
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> HitRecord:
         article = self.stored.article
         return {
             "article_id": article.id, "url": article.url, "title": article.title,
@@ -66,8 +80,8 @@ class Report:
         days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
         return {day: counts.get(day, 0) for day in days}
 
-    def to_dict(self) -> dict:
-        data = {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "query": self.query, "since": iso_utc(_utc(self.since)), "stored": self.stored,
             "read": self.read, "matches": [hit.to_dict() for hit in self.hits],
             "per_day": self.per_day(),
@@ -94,7 +108,7 @@ def draft_topic(config: Config, topic_id: str | None, query: str | None) -> Topi
     return replace(base, query=query, term_lists=tuple((name, config.terms[name]) for name in used))
 
 
-def _narrowing(index: TopicIndex) -> list | None:
+def _narrowing(index: TopicIndex) -> list[TermKey] | None:
     """The terms at least one of which an article needs to match; None when some term
     cannot be looked up in the word index (then every article is read)."""
     compiled = index.topics[0]

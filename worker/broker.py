@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import redis
 from kombu.transport import redis as kombu_redis
@@ -25,11 +26,13 @@ from .logs import format_fields
 
 
 class _RedisChannel(kombu_redis.Channel):
-    def _connparams(self, asynchronous: bool = False) -> dict:
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         transport = self.connection
         if transport is None or transport.client is None:
             raise redis.exceptions.ConnectionError("the broker connection is already closed")
-        return super()._connparams(asynchronous=asynchronous)
+        # kombu's private hook, which celery-types does not stub: the very method the shim is for.
+        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
+        return params
 
 
 class RedisTransport(kombu_redis.Transport):

@@ -12,15 +12,26 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from .config import ConfigError, config_path, load_config
 from .errors import NewswatchError
 from .logs import setup_logging
 from .models import Config
+
+if TYPE_CHECKING:  # the commands import these when they run: `newswatch --help` stays quick
+    from .backtest import Report
+    from .embedded import EmbeddedDispatcher
+    from .history import History
+    from .models import Article
+    from .runtime import Runtime
+
+# A command: its parsed arguments in, its exit code out.
+Handler = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -45,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _embedded(config: Config, config_arg: str | None) -> Iterator[tuple]:
+def _embedded(config: Config, config_arg: str | None) -> Iterator[tuple[Runtime, EmbeddedDispatcher]]:
     """The embedded runtime and its dispatcher, shut down cleanly whatever happens."""
     from .embedded import EmbeddedDispatcher
     from .runtime import Runtime
@@ -127,7 +138,7 @@ def _read_document(target: str, config: Config | None) -> tuple[bytes, str, str 
     return path.read_bytes(), path.resolve().as_uri(), None
 
 
-def _parsed_article(args: argparse.Namespace, config: Config | None):
+def _parsed_article(args: argparse.Namespace, config: Config | None) -> Article:
     """The Article of a URL or file: HTML or a text capture, decided by the content
     (a saved page may be called .txt, a capture .html), never by the name."""
     from .parser import parse_html, parse_text
@@ -193,6 +204,19 @@ def cmd_test_alert(args: argparse.Namespace) -> int:
     return EXIT_FAILURE
 
 
+class SourceStatus(TypedDict):
+    """One source in `newswatch status` (its JSON, and a row of its table)."""
+
+    id: str
+    last_poll: str
+    result: str
+    http: int | None
+    next_due: str
+    failures: int
+    error: str | None
+    failing_since: str | None
+
+
 def _when(timestamp: float | None) -> str:
     if not timestamp:
         return "-"
@@ -206,7 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = open_store(config.settings)
     try:
         scheduled = store.scheduled()
-        sources = []
+        sources: list[SourceStatus] = []
         for source in config.sources:
             state = store.source_state(source.id)
             sources.append({
@@ -285,7 +309,7 @@ def _draft(config: Config, topic_id: str | None, query: str, label: str) -> None
 
 
 @contextmanager
-def _history(config: Config) -> Iterator[object]:
+def _history(config: Config) -> Iterator[History]:
     from .history import open_history
 
     history = open_history(config.settings)  # HistoryUnavailable: exit 1, one line
@@ -298,7 +322,7 @@ def _history(config: Config) -> Iterator[object]:
 NO_HISTORY = "no articles stored yet"
 
 
-def _print_report(args: argparse.Namespace, report, text: str) -> None:
+def _print_report(args: argparse.Namespace, report: Report, text: str) -> None:
     if args.json:
         json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -410,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[_config_option(argparse.SUPPRESS)], help=help_text,
                                   description=help_text)
         sub.set_defaults(handler=handler)
@@ -458,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        return args.handler(args)
+        handler: Handler = args.handler
+        return handler(args)
     except ConfigError as error:
         print("newswatch: invalid configuration:", file=sys.stderr)
         for problem in error.problems:

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
@@ -184,6 +184,15 @@ class _Validator:
             return False
         self.problem(node, key, f"must be true or false, not {node.value!r}")
         return default
+
+    # A default of None reads "no interval unless one is given"; a number never yields None.
+    @overload
+    def interval(self, node: _Node | None, key: str, default: float,
+                 allow_zero: bool = False) -> float: ...
+
+    @overload
+    def interval(self, node: _Node | None, key: str, default: None,
+                 allow_zero: bool = False) -> float | None: ...
 
     def interval(self, node: _Node | None, key: str, default: float | None,
                  allow_zero: bool = False) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from typing import Any
 
 from . import metrics
 from .lease import Lease
@@ -17,7 +18,7 @@ from .store import FAILED, PENDING, SENT
 log = logging.getLogger("newswatch.pipeline")
 
 
-def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered: bool = False) -> str:
+def deliver(rt: Runtime, alert_id: str, handed: dict[str, Any] | None = None, redelivered: bool = False) -> str:
     """Send one alert if it is still pending and nobody else holds it; schedule a retry.
 
     `handed` is the record its creator claimed for this first attempt; whether it may be
@@ -39,7 +40,7 @@ def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered:
         return FAILED
     alert = alert_from_record(rt, record)
     result = _send(rt, channel.id, alert)
-    fields = dict(alert=alert_id, channel=channel.id, topic=record.topic_id,
+    fields: dict[str, Any] = dict(alert=alert_id, channel=channel.id, topic=record.topic_id,
                   article=alert.article.url, attempt=record.attempts)
     metrics.observe_delivery(channel.id, "sent" if result.ok else "error", time.monotonic() - started)
     if result.ok:
@@ -65,7 +66,8 @@ def deliver(rt: Runtime, alert_id: str, handed: dict | None = None, redelivered:
 def retry_delay(backoff: float, max_backoff: float, attempts: int,
                 retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter in its upper half; Retry-After wins when longer."""
-    ceiling = min(max_backoff, backoff * 2 ** max(0, attempts - 1))
+    growth: int = 2 ** max(0, attempts - 1)  # a non-negative power of an int is an int
+    ceiling = min(max_backoff, backoff * growth)
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, max_backoff))

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from . import pipeline
 from .logs import summary
@@ -121,7 +122,7 @@ class CycleStats:
 
     def log_line(self, due: int | None = None) -> None:
         with self._lock:
-            fields = {"due": due, **self.counts,
+            fields: dict[str, Any] = {"due": due, **self.counts,
                       "ms": int((time.monotonic() - self.started) * 1000)}
         summary("cycle", status="ok", **fields)
 

@@ -64,7 +64,7 @@ class Lease:
         return store.claim_delivery(alert_id, now, lease=self.seconds, held_until=held_until)
 
 
-def was_redelivered(delivery_info: Mapping | None) -> bool:
+def was_redelivered(delivery_info: Mapping[str, Any] | None) -> bool:
     """Did the broker put this message back after its worker was lost (rule 3)?
 
     Both transports mark it: RabbitMQ itself, kombu's Redis transport when it restores

@@ -10,6 +10,7 @@ from .lease import Lease
 from .models import Alert, Article, Match, Topic
 from .runtime import Runtime
 from .store import Delivery
+from .store.base import AlertRecord
 
 # A digest item waits for its period's email, never for the retry sweep.
 NEVER = 1e18
@@ -42,7 +43,7 @@ def create_delivery(rt: Runtime, alert: Alert, now: float) -> bool:
     return True
 
 
-def alert_to_record(alert: Alert) -> dict:
+def alert_to_record(alert: Alert) -> AlertRecord:
     return {
         "event": alert.event,
         "topic": {"id": alert.topic.id, "name": alert.topic.name},

@@ -95,6 +95,8 @@ def setup_logging(level: str | None = None, log_format: str | None = None) -> No
     for existing in list(root.handlers):
         if getattr(existing, "_newswatch", False):
             root.removeHandler(existing)
+    # The mark lets a later setup_logging() replace this handler and leave others' alone;
+    # logging.Handler declares no such attribute.
     handler._newswatch = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())

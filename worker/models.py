@@ -6,10 +6,11 @@ change what another stage already saw.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -125,6 +126,9 @@ class Settings:
         return max(self.redelivery_after, 10.0)
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)  # no slots: the id indexes below are cached on the instance
 class Config:
     sources: tuple[Source, ...]
@@ -138,27 +142,32 @@ class Config:
     # Lookups by id run on every poll and delivery: dicts, not scans of 10,000 sources.
     # A missing id raises StopIteration, as callers expect of a failed lookup.
     @cached_property
-    def _by_id(self) -> dict[str, dict[str, Any]]:
-        return {
-            "source": {s.id: s for s in self.sources},
-            "topic": {t.id: t for t in self.topics},
-            "channel": {c.id: c for c in self.channels},
-        }
+    def _sources_by_id(self) -> dict[str, Source]:
+        return {s.id: s for s in self.sources}
 
-    def _lookup(self, kind: str, ident: str) -> Any:
-        try:
-            return self._by_id[kind][ident]
-        except KeyError:
-            raise StopIteration(f"no {kind} {ident!r}") from None
+    @cached_property
+    def _topics_by_id(self) -> dict[str, Topic]:
+        return {t.id: t for t in self.topics}
+
+    @cached_property
+    def _channels_by_id(self) -> dict[str, Channel]:
+        return {c.id: c for c in self.channels}
 
     def source(self, source_id: str) -> Source:
-        return self._lookup("source", source_id)
+        return _lookup(self._sources_by_id, "source", source_id)
 
     def channel(self, channel_id: str) -> Channel:
-        return self._lookup("channel", channel_id)
+        return _lookup(self._channels_by_id, "channel", channel_id)
 
     def topic(self, topic_id: str) -> Topic:
-        return self._lookup("topic", topic_id)
+        return _lookup(self._topics_by_id, "topic", topic_id)
+
+
+def _lookup(index: Mapping[str, _T], kind: str, ident: str) -> _T:
+    try:
+        return index[ident]
+    except KeyError:
+        raise StopIteration(f"no {kind} {ident!r}") from None
 
 
 # --------------------------------------------------------------------------- content
@@ -227,6 +236,14 @@ class Article:
         return cls(**values)
 
 
+class MatchRecord(TypedDict):
+    """A match as JSON: in the webhook payload and in the ledger's alert record."""
+
+    score: float
+    terms: list[str]
+    snippets: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     topic_id: str
@@ -234,7 +251,7 @@ class Match:
     terms: tuple[str, ...]  # distinct terms as written in the article
     snippets: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MatchRecord:
         return {"score": self.score, "terms": list(self.terms), "snippets": list(self.snippets)}
 
 

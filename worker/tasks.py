@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from typing import Any
 
+from celery import Task
 from celery.signals import after_setup_logger, worker_init, worker_process_init, worker_process_shutdown
 
 from . import metrics
@@ -25,7 +28,10 @@ _lock = threading.Lock()
 class CeleryDispatcher:
     def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
         task = app.tasks[f"newswatch.{job}"]
-        task.apply_async(args=args, countdown=countdown or None)
+        if countdown:
+            task.apply_async(args=args, countdown=countdown)
+        else:
+            task.apply_async(args=args)
 
 
 def runtime() -> Runtime:
@@ -62,7 +68,7 @@ def _child_exited(pid: int | None = None, **_: object) -> None:
 
 
 @after_setup_logger.connect
-def _logging(logger, **_: object) -> None:
+def _logging(logger: logging.Logger, **_: object) -> None:
     if not logger.handlers:
         setup_logging()
     install_redaction(logger)
@@ -79,7 +85,7 @@ def poll_source(source_id: str, claimed_at: float | None = None) -> str:
 
 
 @app.task(name="newswatch.deliver", bind=True)
-def deliver(self, alert_id: str, handed: dict | None = None) -> str:
+def deliver(self: Task[Any, str], alert_id: str, handed: dict[str, Any] | None = None) -> str:
     return deliver_alert(runtime(), alert_id, handed, was_redelivered(self.request.delivery_info))
 
 

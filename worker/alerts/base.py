@@ -9,7 +9,7 @@ those who use it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import import_module
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
@@ -49,7 +49,8 @@ def _channel_module(channel_type: str) -> ModuleType:
 
 def build_sender(channel: Channel) -> Sender:
     """The sender for a channel, chosen by `channel.type`."""
-    return _channel_module(channel.type).build(channel)
+    build: Callable[[Channel], Sender] = _channel_module(channel.type).build
+    return build(channel)
 
 
 def channel_option_problems(channel_type: str, options: Mapping[str, Any]) -> list[tuple[str, str]]:

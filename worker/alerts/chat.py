@@ -9,7 +9,7 @@ whole message rejected.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from worker.models import Alert
@@ -39,7 +39,7 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _bold_terms(text: str, terms: Sequence[str], escape: Any, marker: str) -> str:
+def _bold_terms(text: str, terms: Sequence[str], escape: Callable[[str], str], marker: str) -> str:
     """Escape `text` for the service and wrap the matched terms in its bold marker."""
     words = sorted({term for term in terms if term.strip()}, key=len, reverse=True)
     if not words:

@@ -104,6 +104,7 @@ _current = threading.local()
 
 class _WatchedPoolMixin:
     def _get_conn(self, timeout: float | None = None) -> Any:
+        # A mixin: the urllib3 pool it is mixed into (below) has _get_conn, this class does not.
         conn = super()._get_conn(timeout)  # type: ignore[misc]
         watch: Watch | None = getattr(_current, "watch", None)
         if watch is not None:

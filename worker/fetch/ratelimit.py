@@ -9,7 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import redis
 
 
 class HostLimiter(Protocol):
@@ -120,7 +123,7 @@ class RedisHostLimiter:
     holding one frees it when the lease runs out instead of blocking the host forever.
     """
 
-    def __init__(self, client, min_interval: float = 1.0, max_concurrent: int = 2,
+    def __init__(self, client: redis.Redis, min_interval: float = 1.0, max_concurrent: int = 2,
                  lease: float = 120.0, prefix: str = "newswatch:host:") -> None:
         self.client = client
         self.min_interval = min_interval

@@ -19,6 +19,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict, TypeVar
 
 from ..errors import NewswatchError
 from ..models import Article, Match
@@ -32,6 +33,8 @@ MAX_INDEXED_WORD = 100
 COMPRESS_FROM = 400
 _PLAIN, _ZLIB = b"j", b"z"
 
+_Decoded = TypeVar("_Decoded")
+
 TermKey = tuple[tuple[str, ...], bool]  # (normalised words, last word is a prefix)
 AlertRef = tuple[str, str, str]  # (topic id, channel id, alert id)
 
@@ -40,11 +43,19 @@ class HistoryUnavailable(NewswatchError, RuntimeError):
     """The history store cannot be reached (or is off); the message says why."""
 
 
+class StoredMatch(TypedDict):
+    """A match as history keeps it with its article (what matches_json writes)."""
+
+    topic: str
+    score: float
+    terms: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     article: Article
     seen_at: float  # unix time newswatch stored (and would have alerted on) it
-    matches: list[dict] = field(default_factory=list)  # [{"topic", "score", "terms"}] at the time
+    matches: list[StoredMatch] = field(default_factory=list)  # at the time it was seen
     alerts: dict[str, list[str]] = field(default_factory=dict)  # topic id -> alert ids
 
 
@@ -93,8 +104,9 @@ def can_use_index(terms: Sequence[TermKey]) -> bool:
 
 
 def matches_json(matches: Sequence[Match]) -> str:
-    return json.dumps([{"topic": m.topic_id, "score": m.score, "terms": list(m.terms)}
-                       for m in matches], ensure_ascii=False)
+    kept: list[StoredMatch] = [{"topic": m.topic_id, "score": m.score, "terms": list(m.terms)}
+                               for m in matches]
+    return json.dumps(kept, ensure_ascii=False)
 
 
 def alerts_json(alerts: Sequence[AlertRef]) -> str:
@@ -108,12 +120,16 @@ def published_ts(article: Article) -> float | None:
     return article.published.timestamp() if article.published else None
 
 
-def _loads(value: str | dict | list) -> dict | list:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+def _loads(value: str | bytes | _Decoded) -> _Decoded:
+    """A JSON column: text from SQLite, already decoded by psycopg from PostgreSQL's jsonb."""
+    if isinstance(value, str | bytes):
+        decoded: _Decoded = json.loads(value)
+        return decoded
+    return value
 
 
-def stored(body: bytes | memoryview, seen_at: float, matches: str | list,
-           alerts: str | dict) -> StoredArticle:
+def stored(body: bytes | memoryview, seen_at: float, matches: str | list[StoredMatch],
+           alerts: str | dict[str, list[str]]) -> StoredArticle:
     return StoredArticle(decode_body(body), seen_at, _loads(matches), _loads(alerts))
 
 

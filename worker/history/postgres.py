@@ -88,7 +88,7 @@ class PostgresHistory(SQLHistory):
 
     # ---------------------------------------------------------------- reading
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn().execute(sql.replace("?", "%s"), params).fetchall()
 
     def _words_clause(self, terms: Sequence[TermKey]) -> tuple[str, str]:

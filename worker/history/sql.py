@@ -24,13 +24,13 @@ INSERT_ALERT = "INSERT INTO history_alerts (alert_id, article_id, topic_id, chan
 
 
 def article_values(article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
-                   at: float) -> tuple:
+                   at: float) -> tuple[Any, ...]:
     return (article.id, at, published_ts(article), article.source.id,
             article.language, article.title, article.url, encode_body(article),
             matches_json(matches), alerts_json(alerts))
 
 
-def alert_values(article: Article, alerts: Sequence[AlertRef], at: float) -> list[tuple]:
+def alert_values(article: Article, alerts: Sequence[AlertRef], at: float) -> list[tuple[str, str, str, str, float]]:
     return [(alert_id, article.id, topic_id, channel_id, at) for topic_id, channel_id, alert_id in alerts]
 
 
@@ -52,7 +52,7 @@ def any_term_query(terms: Sequence[TermKey], quote: str, prefix: str, all_of: st
 class SQLHistory(History):
     DAY = ""  # SQL turning the unix time {0} into 'YYYY-MM-DD' (UTC)
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement written with '?' placeholders; its rows."""
         raise NotImplementedError
 
@@ -62,7 +62,8 @@ class SQLHistory(History):
 
     def _filter(self, since: float, any_of: Sequence[TermKey] | None,
                 sources: Collection[str]) -> tuple[str, list[Any]]:
-        where, params = ["seen_at >= ?"], [since]
+        where = ["seen_at >= ?"]
+        params: list[Any] = [since]
         if any_of is not None:
             clause, value = self._words_clause(any_of)
             where.append(clause)
@@ -74,8 +75,8 @@ class SQLHistory(History):
 
     def count(self, since: float | None = None) -> int:
         if since is None:
-            return self._rows("SELECT COUNT(*) FROM history_articles")[0][0]
-        return self._rows("SELECT COUNT(*) FROM history_articles WHERE seen_at >= ?", (since,))[0][0]
+            return int(self._rows("SELECT COUNT(*) FROM history_articles")[0][0])
+        return int(self._rows("SELECT COUNT(*) FROM history_articles WHERE seen_at >= ?", (since,))[0][0])
 
     def alerted_articles(self, topic_id: str, since: float) -> set[str]:
         rows = self._rows("SELECT DISTINCT article_id FROM history_alerts WHERE topic_id = ? "

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from ..store.sqlite import SQLiteStore
+from ..store.sqlite import SQLiteFile
 from .base import (
     HistoryItem,
     StoredArticle,
@@ -25,22 +25,16 @@ def fts_query(terms: Sequence[TermKey]) -> str:
     return any_term_query(terms, '"{}"', " *", " AND ", " OR ")
 
 
-class SQLiteHistory(SQLHistory):
+# SQLiteFile first: its close() overrides the contract's optional no-op one.
+class SQLiteHistory(SQLiteFile, SQLHistory):
     unavailable = (sqlite3.OperationalError, sqlite3.DatabaseError)
     DAY = "strftime('%Y-%m-%d', {0}, 'unixepoch')"
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        # One connection per thread, WAL, and BEGIN IMMEDIATE transactions: the very
+        # handling of the state file the store uses (history lives in the same file).
+        super().__init__(path)
         migrate_sqlite(self._db())
-
-    # One connection per thread, WAL, and BEGIN IMMEDIATE transactions: the very handling
-    # of the state file the store uses (history lives in the same file).
-    _db = SQLiteStore._db
-    _tx = SQLiteStore._tx
-    close = SQLiteStore.close
 
     # ---------------------------------------------------------------- writing
 
@@ -84,7 +78,7 @@ class SQLiteHistory(SQLHistory):
 
     # ---------------------------------------------------------------- reading
 
-    def _rows(self, sql: str, params=()) -> list[tuple]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db().execute(sql, params).fetchall()
 
     def _words_clause(self, terms: Sequence[TermKey]) -> tuple[str, str]:

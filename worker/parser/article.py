@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from ..dedup import article_id, public_url, short_hash
@@ -51,7 +52,7 @@ def _parse_text(text: str, url: str) -> Article:
     return _assemble(meta, filter_text(paragraphs), url)
 
 
-def _usable_canonical(candidate: str | None) -> bool:
+def _usable_canonical(candidate: str | None) -> TypeGuard[str]:
     # Another site's canonical is honoured too: a syndicated copy naming the original
     # is the same article, which is exactly what deduplication needs to know.
     return bool(candidate) and urlsplit(candidate).scheme in ("http", "https") and bool(

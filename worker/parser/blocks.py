@@ -44,7 +44,7 @@ class Block:
 
 
 def linearise(
-    scope: etree._Element, max_blocks: int = 20_000, also_blocks: frozenset = frozenset()
+    scope: etree._Element, max_blocks: int = 20_000, also_blocks: frozenset[etree._Element] = frozenset()
 ) -> list[Block]:
     """Text blocks under `scope` in document order.
 

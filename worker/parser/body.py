@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -66,7 +67,7 @@ def choose_container(blocks: list[Block]) -> etree._Element | None:
         value = _prose(block) - _penalty(block)
         if value == 0.0:
             continue
-        el = block.owner
+        el: etree._Element | None = block.owner
         for _ in range(MAX_ANCESTORS):
             if el is None:
                 break
@@ -107,7 +108,12 @@ def marked_body(scope: etree._Element) -> list[etree._Element]:
     return groups[best] if lengths[best] >= MIN_MARKED_CHARS else []
 
 
-def _within(el: etree._Element, container: etree._Element | frozenset) -> bool:
+# Where the story is: the one element chosen by its prose, or the elements the publisher
+# marked itemprop=articleBody.
+Container = etree._Element | frozenset[etree._Element]
+
+
+def _within(el: etree._Element | None, container: Container) -> bool:
     """Is `el` the container or inside it (or inside one of a set of containers)?"""
     for _ in range(MAX_ANCESTORS + 1):
         if el is None:
@@ -194,7 +200,7 @@ def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
     return kept
 
 
-def _lead_in(blocks: list[Block], inside: list[Block], container) -> list[Block]:
+def _lead_in(blocks: list[Block], inside: list[Block], container: Container) -> list[Block]:
     """The blocks that precede the container inside its parent element: where a template
     sets the lede apart in a box of its own before the story's (not the page's body). An
     <article> or marked container is the publisher's own boundary of the story."""
@@ -302,7 +308,7 @@ def _tree_paragraphs(fragment: str) -> list[str]:
     return [b.text for b in blocks if keep_block(b)]
 
 
-def json_ld_body(objects: list[dict]) -> list[str]:
+def json_ld_body(objects: list[dict[str, Any]]) -> list[str]:
     """articleBody from JSON-LD, split into paragraphs, furniture lines removed."""
     for obj in objects:
         value = obj.get("articleBody")

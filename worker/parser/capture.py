@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
 from operator import mul
+from typing import TypedDict, Unpack
 from urllib.parse import unquote, urlsplit
 
 from .boilerplate import is_boilerplate_line
@@ -258,6 +259,20 @@ EDGE_ODDS = 0.25
 EDGE_CHARS = 120
 
 
+class SpanDecision(TypedDict, total=False):
+    """learned_span's decision settings a caller may override (the model trainer's grid)."""
+
+    offset: float
+    floor: float
+    furniture_odds: float
+    edge: float
+    edge_chars: float
+
+
+# A line model and its context model: weights by feature name, bias, each (capture_model.py).
+CaptureModel = tuple[dict[str, float], float, dict[str, float], float]
+
+
 def learned_span(odds: list[float], lines: list[_Line], offset: float = SPAN_OFFSET,
                  floor: float = ODDS_FLOOR, furniture_odds: float = FURNITURE_ODDS,
                  edge: float = EDGE_ODDS, edge_chars: float = EDGE_CHARS, trim: bool = True
@@ -290,14 +305,15 @@ def learned_span(odds: list[float], lines: list[_Line], offset: float = SPAN_OFF
     return start, end
 
 
-def learned_body(lines: list[_Line], odds: list[float], **decision: float) -> tuple[int, list[str]]:
+def learned_body(lines: list[_Line], odds: list[float],
+                 **decision: Unpack[SpanDecision]) -> tuple[int, list[str]]:
     """Where the body starts and its paragraphs: the best run by the model's log-odds,
     without the known furniture inside it."""
     start, end = learned_span(odds, lines, **decision)
     return start, [line.text for line in lines[start:end] if not line.boilerplate]
 
 
-def read_capture(text: str, url: str = "", model: tuple | None = None) -> Capture:
+def read_capture(text: str, url: str = "", model: CaptureModel | None = None) -> Capture:
     """Body paragraphs and header fields of a text capture."""
     lines = prepared_lines(text)
     start, paragraphs = learned_body(lines, line_log_odds(lines, url, model))
@@ -581,7 +597,7 @@ def line_features(lines: list[_Line], url: str = "") -> list[list[float]]:
     return out
 
 
-def line_log_odds(lines: list[_Line], url: str = "", model: tuple | None = None) -> list[float]:
+def line_log_odds(lines: list[_Line], url: str = "", model: CaptureModel | None = None) -> list[float]:
     """Log-odds that each line is article text: the line model, then the context model
     that reads the line model's verdicts on the lines around each line (a paragraph
     among paragraphs is text, a lone long line among labels often a teaser)."""

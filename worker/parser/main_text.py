@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from lxml import etree
 
 from .body import extract_body, json_ld_body, paragraph_chars
@@ -35,7 +38,7 @@ MIN_MERGE_SHARE = 0.5
 SECOND_OPINION_MAX_ELEMENTS = 15_000
 
 
-def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], title: str = "",
+def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict[str, Any]], title: str = "",
               description: str = "") -> list[str]:
     """Body paragraphs of the page; cleans `root` in place (read metadata first)."""
     elements = sum(1 for _ in root.iter())
@@ -51,7 +54,7 @@ def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict], ti
     if body.marked or not worth_a_second_look(paragraphs, yardstick):
         # itemprop=articleBody is the publisher's word: no second opinion
         return _without_title(with_lede(paragraphs, lede), title)
-    alternatives = [lambda: from_ld]
+    alternatives: list[Callable[[], list[str] | None]] = [lambda: from_ld]
     if elements <= SECOND_OPINION_MAX_ELEMENTS:
         alternatives.append(lambda: second_opinion(html, url))
     for alternative in alternatives:

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -57,7 +58,7 @@ class Metadata:
     section: str | None = None
     tags: list[str] = field(default_factory=list)
     image: str | None = None
-    json_ld: list[dict] = field(default_factory=list)
+    json_ld: list[dict[str, Any]] = field(default_factory=list)
 
 
 def registrable_domain(host: str) -> str:
@@ -95,9 +96,9 @@ def _meta(root: etree._Element) -> dict[str, str]:
     return values
 
 
-def _json_ld(root: etree._Element) -> list[dict]:
+def _json_ld(root: etree._Element) -> list[dict[str, Any]]:
     """All JSON-LD objects, @graph flattened, article-like types first."""
-    objects: list[dict] = []
+    objects: list[dict[str, Any]] = []
     for script in root.iter("script"):
         if "ld+json" not in (script.get("type") or ""):
             continue
@@ -115,7 +116,7 @@ def _json_ld(root: etree._Element) -> list[dict]:
                     pending.extend(item["@graph"])
                 objects.append(item)
 
-    def article_first(obj: dict) -> int:
+    def article_first(obj: dict[str, Any]) -> int:
         kind = obj.get("@type")
         kinds = " ".join(kind) if isinstance(kind, list) else str(kind or "")
         return 0 if _ARTICLE_TYPES.search(kinds) else 1
@@ -123,7 +124,7 @@ def _json_ld(root: etree._Element) -> list[dict]:
     return sorted(objects, key=article_first)
 
 
-def _first(objects: list[dict], key: str) -> object:
+def _first(objects: list[dict[str, Any]], key: str) -> object:
     for obj in objects:
         if obj.get(key):
             return obj[key]
@@ -193,10 +194,10 @@ def _visible_authors(root: etree._Element) -> list[str]:
         "//body//text()[contains(., 'Penulis') or contains(., 'Reporter')]"
     )[:20]:
         holder = node.getparent()
-        for el in (holder, holder.getparent() if holder is not None else None):
-            if el is None:
+        for block in (holder, holder.getparent() if holder is not None else None):
+            if block is None:
                 continue
-            text = _text(el)
+            text = _text(block)
             match = re.match(r"^(?:Penulis|Reporter)\s*:?\s*(.{3,60})$", text) or re.match(
                 r"^(.{3,60}?)\s*(?:Penulis|Reporter)$", text
             )
@@ -314,8 +315,9 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
 
     canonical = None
     for link in root.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            canonical = urljoin(url, link.get("href").strip())
+        href = link.get("href")
+        if "canonical" in (link.get("rel") or "").lower().split() and href:
+            canonical = urljoin(url, href.strip())
             break
     data.canonical = canonical or (urljoin(url, meta["og:url"]) if meta.get("og:url") else None)
 
@@ -368,8 +370,9 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
     keywords = _first(ld, "keywords")
     tags = [meta[k] for k in ("article:tag",) if meta.get(k)]
     for el in root.iter("meta"):
-        if el.get("property") == "article:tag" and el.get("content"):
-            tags.append(el.get("content"))
+        content = el.get("content")
+        if el.get("property") == "article:tag" and content:
+            tags.append(content)
     if isinstance(keywords, list):
         tags.extend(str(k) for k in keywords)
     elif isinstance(keywords, str):
@@ -378,7 +381,7 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
         tags.extend((meta.get("news_keywords") or meta["keywords"]).split(","))
     data.tags = _dedupe([clean_line(t) for t in tags if clean_line(t)])[:30]
 
-    image = meta.get("og:image") or meta.get("twitter:image")
+    image: object = meta.get("og:image") or meta.get("twitter:image")  # JSON-LD's may be anything
     if not image:
         ld_image = _first(ld, "image")
         if isinstance(ld_image, list):

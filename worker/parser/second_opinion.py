@@ -10,6 +10,7 @@ fails, there is simply no second opinion.
 from __future__ import annotations
 
 import re
+from configparser import ConfigParser
 from functools import cache
 
 # Bounds its own work on hostile pages, as our limits do for ours: beyond this many
@@ -19,7 +20,7 @@ _LIST_MARK = re.compile(r"^[-*•]\s+")
 
 
 @cache
-def _config():
+def _config() -> ConfigParser:
     from trafilatura.settings import use_config
 
     config = use_config()

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import feedparser.mixin
 from feedparser.api import StrictFeedParser
@@ -40,7 +40,7 @@ class Unusual(Exception):  # a signal to fall back, not an error for callers
     """The document needs feedparser: something here is not modelled by the fast path."""
 
 
-class ParsedFeed(dict):
+class ParsedFeed(dict[str, Any]):
     """The part of feedparser's result that feed.py reads: ``feed``, ``entries``, ``bozo``."""
 
     def __init__(self, feed: dict[str, Any], entries: list[dict[str, Any]], version: str) -> None:
@@ -48,11 +48,13 @@ class ParsedFeed(dict):
 
     @property
     def feed(self) -> dict[str, Any]:
-        return self["feed"]
+        feed: dict[str, Any] = self["feed"]
+        return feed
 
     @property
     def entries(self) -> list[dict[str, Any]]:
-        return self["entries"]
+        entries: list[dict[str, Any]] = self["entries"]
+        return entries
 
 
 # ------------------------------------------------------------------ document screening
@@ -138,11 +140,18 @@ _KNOWN_PREFIXES = {uri.lower(): prefix for uri, prefix in feedparser.mixin._Feed
 _names: dict[tuple[str, str | None], str] = {}
 
 
+def _tag(element: etree._Element) -> str:
+    """An element's tag. Always text here: lxml's types also allow the bytes or QName a
+    program may set, and _parser() drops the comments and PIs (whose tag is a function)."""
+    return cast(str, element.tag)
+
+
 def _fp_name(element: etree._Element) -> str:
-    key = (element.tag, element.prefix)
+    tag = _tag(element)
+    key = (tag, element.prefix)
     name = _names.get(key)
     if name is None:
-        uri, _, local = element.tag[1:].partition("}") if element.tag[0] == "{" else ("", "", element.tag)
+        uri, _, local = tag[1:].partition("}") if tag[0] == "{" else ("", "", tag)
         prefix = _KNOWN_PREFIXES.get(uri.lower(), element.prefix or "")
         name = f"{prefix}_{local.lower()}" if prefix else local.lower()
         if len(_names) < 10_000:  # element names come from the feed: bound the cache
@@ -297,7 +306,7 @@ class _Reader:
     def _text(self, element: etree._Element) -> str:
         """Text of a leaf element, post-processed the way feedparser does."""
         if len(element):
-            raise Unusual(f"markup inside <{element.tag}>")  # feedparser re-serialises it
+            raise Unusual(f"markup inside <{_tag(element)}>")  # feedparser re-serialises it
         return self._fix(element.text or "")
 
     def _fix(self, text: str) -> str:
@@ -313,7 +322,7 @@ class _Reader:
     def _typed_text(self, element: etree._Element, default: str) -> tuple[str, str]:
         kind = _content_type(element, default)
         if kind not in _PLAIN_TYPES or element.get("mode") or element.get("src"):
-            raise Unusual(f"<{element.tag}> of type {kind}")  # xhtml, base64, out-of-line
+            raise Unusual(f"<{_tag(element)}> of type {kind}")  # xhtml, base64, out-of-line
         return self._text(element), kind
 
     # ---- one item

@@ -151,7 +151,7 @@ def _discover(response: FetchResponse) -> str | None:
     base = _base_url(soup, response.url)
     best: tuple[int, str] | None = None
     for link in soup.find_all("link", href=True, limit=500):
-        rel = link.get("rel") or []
+        rel: str | list[str] = link.get("rel") or []
         rels = {r.lower() for r in (rel if isinstance(rel, list) else str(rel).split())}
         kind = str(link.get("type") or "").split(";", 1)[0].strip().lower()
         if "alternate" not in rels or kind not in FEED_TYPES:

@@ -167,7 +167,7 @@ def _text_sitemap(response: FetchResponse) -> list[FeedEntry]:
 
 def _read(response: FetchResponse, source: Source, fetch: Fetch | None) -> Read:
     children = sitemap_children(response) if fetch is not None else []
-    if not children:
+    if fetch is None or not children:
         return Read(read_sitemap(response))
     entries: list[FeedEntry] = []
     for child in _newest(children):

@@ -13,7 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+from ..models import MatchRecord
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # What claim_entries says of a feed entry's key.
@@ -68,6 +70,21 @@ class SourceState:
 
 
 _STATE_FIELDS = frozenset(f.name for f in fields(SourceState))
+
+
+class TopicRef(TypedDict):
+    id: str
+    name: str
+
+
+class AlertRecord(TypedDict):
+    """Everything needed to send an alert again (worker/ledger.py writes and reads it)."""
+
+    event: NotRequired[str]  # absent from older records: read as "topic.match"
+    topic: TopicRef  # its name, should the topic leave the config before the alert is sent
+    article: dict[str, Any]  # Article.to_dict()
+    match: MatchRecord
+    detected_at: str  # ISO 8601
 
 
 # What a WebSub subscription is doing (worker/websub/).
@@ -128,7 +145,7 @@ class Delivery:
     article_id: str
     topic_id: str
     channel_id: str
-    alert: dict[str, Any]  # everything needed to send it again (see ledger.alert_to_record)
+    alert: AlertRecord  # everything needed to send it again (see ledger.alert_to_record)
     state: str = PENDING
     attempts: int = 0
     last_error: str | None = None

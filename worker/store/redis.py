@@ -9,6 +9,8 @@ hash fields so the scripts never have to re-encode JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import cast
 
 import redis
 
@@ -137,6 +139,12 @@ return 1
 """
 
 
+def _text(reply: bytes | str) -> str:
+    """A reply as text. This client returns bytes (no decode_responses); redis-py's types
+    allow str too, as they cover both modes."""
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
 # KEYS: records, revisions, due set. ARGV: source id, expected revision ('' = no record),
 # data ('' = delete), new revision, check_at ('' = not scheduled).
 _PUT_SUBSCRIPTION = """
@@ -208,7 +216,9 @@ class RedisStore(Store):
         return [i.decode() for i in ids]
 
     def scheduled(self) -> dict[str, float]:
-        return {k.decode(): v for k, v in self.client.zrange(SCHEDULE, 0, -1, withscores=True)}
+        # withscores=True: (member, score) pairs; redis-py's return type does not narrow on it.
+        pairs = cast("list[tuple[bytes, float]]", self.client.zrange(SCHEDULE, 0, -1, withscores=True))
+        return {k.decode(): v for k, v in pairs}
 
     # --- seen -------------------------------------------------------------------------
 
@@ -231,7 +241,7 @@ class RedisStore(Store):
 
     def fingerprints_since(self, since: float) -> list[tuple[str, int, str]]:
         found = []
-        for member in self.client.zrangebyscore(FINGERPRINTS, since, "+inf"):
+        for member in cast("list[bytes]", self.client.zrangebyscore(FINGERPRINTS, since, "+inf")):
             article_id, fingerprint, outlet = json.loads(member)
             found.append((article_id, int(fingerprint), outlet))
         # Older entries can never match again: keep the set bounded.
@@ -261,15 +271,15 @@ class RedisStore(Store):
         return self._decode(self.client.hgetall(DELIVERY + alert_id))
 
     @staticmethod
-    def _decode(fields: dict[bytes, bytes]) -> Delivery | None:
+    def _decode(fields: Mapping[bytes | str, bytes | str]) -> Delivery | None:
         if not fields:
             return None
         data = json.loads(fields[b"data"])
         return Delivery(
             **data,
-            state=fields[b"state"].decode(),
+            state=_text(fields[b"state"]),
             attempts=int(fields[b"attempts"]),
-            last_error=fields[b"last_error"].decode() or None,
+            last_error=_text(fields[b"last_error"]) or None,
             updated_at=float(fields[b"updated_at"]),
             next_attempt_at=float(fields[b"next_attempt_at"]),
             lease_until=float(fields[b"lease_until"]),
@@ -302,11 +312,11 @@ class RedisStore(Store):
         self._add_also(keys=[DELIVERY + alert_id], args=[outlet])
 
     def due_deliveries(self, now: float, limit: int = 500) -> list[str]:
-        ids = self.client.zrangebyscore(DELIVERIES_DUE, "-inf", now, start=0, num=limit)
+        ids = cast("list[bytes]", self.client.zrangebyscore(DELIVERIES_DUE, "-inf", now, start=0, num=limit))
         return [i.decode() for i in ids]
 
     def recent_deliveries(self, limit: int = 20) -> list[Delivery]:
-        ids = self.client.zrevrange(DELIVERIES_RECENT, 0, limit - 1)
+        ids = cast("list[bytes]", self.client.zrevrange(DELIVERIES_RECENT, 0, limit - 1))
         pipe = self.client.pipeline(transaction=False)
         for alert_id in ids:
             pipe.hgetall(DELIVERY + alert_id.decode())
@@ -314,13 +324,13 @@ class RedisStore(Store):
 
     def delivery_counts(self) -> dict[str, int]:
         counts = {PENDING: 0, SENT: 0, FAILED: 0}
-        counts.update({k.decode(): int(v) for k, v in self.client.hgetall(DELIVERY_COUNTS).items()})
+        counts.update({_text(k): int(v) for k, v in self.client.hgetall(DELIVERY_COUNTS).items()})
         return counts
 
     # --- digests ----------------------------------------------------------------------
 
     def digest_items(self, channel_id: str) -> list[str]:
-        return list(dict.fromkeys(i.decode() for i in self.client.lrange(DIGEST + channel_id, 0, -1)))
+        return list(dict.fromkeys(_text(i) for i in self.client.lrange(DIGEST + channel_id, 0, -1)))
 
     def remove_from_digest(self, channel_id: str, alert_ids: list[str]) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -378,7 +388,7 @@ class RedisStore(Store):
 
     def robots_txt(self, site: str) -> str | None:
         raw = self.client.get(ROBOTS + site)
-        return raw.decode("utf-8") if raw is not None else None
+        return _text(raw) if raw is not None else None
 
     def save_robots_txt(self, site: str, record: str, ttl: float) -> None:
         # Redis drops the key itself when it expires: no sweeping needed.

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .base import (
     ENTRY_BUSY,
@@ -64,15 +65,15 @@ CREATE INDEX IF NOT EXISTS websub_check ON websub (check_at);
 """
 
 
-class SQLiteStore(Store):
-    unavailable = (sqlite3.OperationalError,)
+class SQLiteFile:
+    """One connection per thread to the state file, WAL, and BEGIN IMMEDIATE transactions:
+    the store and the history (which lives in the same file) handle it alike."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -101,6 +102,14 @@ class SQLiteStore(Store):
         if db is not None:
             db.close()
             self._local.db = None
+
+
+class SQLiteStore(SQLiteFile, Store):
+    unavailable = (sqlite3.OperationalError,)
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._db().executescript(_SCHEMA)
 
     # --- sources ----------------------------------------------------------------------
 
@@ -221,10 +230,12 @@ class SQLiteStore(Store):
     _COLUMNS = ("alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error, "
                 "created_at, updated_at, next_attempt_at, lease_until, also_reported_by")
 
+    @classmethod
+    def _row_to_delivery(cls, row: tuple[Any, ...] | None) -> Delivery | None:
+        return None if row is None else cls._delivery_from_row(row)
+
     @staticmethod
-    def _row_to_delivery(row: tuple | None) -> Delivery | None:
-        if row is None:
-            return None
+    def _delivery_from_row(row: tuple[Any, ...]) -> Delivery:
         (alert_id, article_id, topic_id, channel_id, alert, state, attempts, last_error,
          created_at, updated_at, next_attempt_at, lease_until, also) = row
         return Delivery(
@@ -310,7 +321,7 @@ class SQLiteStore(Store):
         rows = self._db().execute(
             f"SELECT {self._COLUMNS} FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [self._row_to_delivery(row) for row in rows]
+        return [self._delivery_from_row(row) for row in rows]
 
     def delivery_counts(self) -> dict[str, int]:
         rows = self._db().execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")

@@ -364,6 +364,8 @@ def _through(trace: Trace, kind: str, node: Node,
             return result[0]
 
         trace[key] = run
+    # The trace holds programs of every result type; the one under this key was built by
+    # `build`, so it returns T (a dict cannot say that per key).
     return trace[key]  # type: ignore[return-value]
 
 

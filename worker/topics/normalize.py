@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import accumulate
 from typing import NamedTuple
@@ -41,7 +42,7 @@ _CJK_BMP = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK = _CJK_BMP + "\U00020000-\U0002ffff"
 
 
-def _ranges(predicate, codepoints) -> str:
+def _ranges(predicate: Callable[[str], bool], codepoints: Iterable[int]) -> str:
     """Regex class body for the code points where predicate holds."""
     ranges: list[tuple[int, int]] = []
     for cp in codepoints:

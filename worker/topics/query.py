@@ -221,7 +221,9 @@ def _lex(text: str) -> Iterator[_Tok]:
                        term=_make_term(raw, i, True, title))
             i = close + 1
             continue
-        i = _BARE.match(text, i).end()
+        bare_run = _BARE.match(text, i)
+        assert bare_run is not None  # the pattern accepts the empty string: it always matches
+        i = bare_run.end()
         word = text[start:i]
         bare = word[6:] if title else word
         if bare.startswith("@"):
@@ -398,10 +400,10 @@ class _Parser:
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
 
-def _flatten(kind: type, children: list[Node]) -> Iterator[Node]:
+def _flatten(kind: type[And] | type[Or], children: list[Node]) -> Iterator[Node]:
     for child in children:
         if isinstance(child, kind):
-            yield from child.children  # type: ignore[union-attr]
+            yield from child.children
         else:
             yield child
 

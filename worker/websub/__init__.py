@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..logs import summary
 from ..models import Config, Source
@@ -46,7 +46,7 @@ def polling_interval(rt: Runtime, source: Source, listing: Listing | None, every
     if found is not None and (sub is None or (sub.hub, sub.topic) != (found.hub, found.topic)):
         # A new hub or topic: a fresh subscription. One with an old hub is left to lapse
         # there; its pushes no longer verify (its secret is gone) and are refused.
-        fresh = dict(hub=found.hub, topic=found.topic, state=SUB_DISCOVERED, secret="",
+        fresh: dict[str, Any] = dict(hub=found.hub, topic=found.topic, state=SUB_DISCOVERED, secret="",
                      expires_at=None, failures=0, last_error=None, check_at=time.time())
         new = Subscription(source.id, **fresh) if sub is None else sub.but(**fresh)
         if rt.store.put_subscription(new, replaces=sub.revision if sub else None):

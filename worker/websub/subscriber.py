@@ -57,7 +57,8 @@ def renew_at(now: float, lease: float) -> float:
 
 
 def retry_delay(failures: int) -> float:
-    return min(FIRST_RETRY * 2 ** min(max(failures - 1, 0), 16), MAX_RETRY)
+    growth: int = 2 ** min(max(failures - 1, 0), 16)  # a non-negative power of an int is an int
+    return min(FIRST_RETRY * growth, MAX_RETRY)
 
 
 def sync_subscription(rt: Runtime, source_id: str) -> str:
