@@ -34,6 +34,13 @@ SETTINGS_KEYS = {f.name for f in fields(Settings)}
 # min_every / max_every: 0 = derived from each source's every (the default).
 ZERO_OK_SETTINGS = {"per_host_interval", "near_duplicate_hold", "history", "backlog_window",
                     "min_every", "max_every", "websub_poll_every"}
+# Settings whose text must have a form: (key, pattern, what the error says).
+SETTING_FORMATS = (
+    ("redis_url", r"^rediss?://|^unix://", "must start with redis://, rediss:// or unix://"),
+    ("database_url", r"^postgres(ql)?://", "must start with postgresql:// (or postgres://)"),
+    ("public_url", r"^https?://[^/\s?#]+(/[^\s?#]*)?$",
+     "must be an http(s) URL without query, e.g. https://news.example.org"),
+)
 TOP_KEYS = {"sources", "topics", "channels", "settings", "terms"}
 
 
@@ -465,27 +472,19 @@ class _Validator:
                         values[key] = default
                 else:
                     values[key] = self.text(child, name) or default
-        redis_url = values.get("redis_url") or ""
-        if redis_url and not re.match(r"^rediss?://|^unix://", redis_url):
-            node = next(n for n in nodes if "redis_url" in n.value)
-            self.problem(node.value["redis_url"], "settings.redis_url",
-                         "must start with redis://, rediss:// or unix://")
-        database_url = values.get("database_url") or ""
-        if database_url and not re.match(r"^postgres(ql)?://", database_url):
-            node = next(n for n in nodes if "database_url" in n.value)
-            self.problem(node.value["database_url"], "settings.database_url",
-                         "must start with postgresql:// (or postgres://)")
+        for key, pattern, message in SETTING_FORMATS:
+            value = values.get(key) or ""
+            if value and not re.match(pattern, value):
+                self.setting_problem(nodes, key, message)
         low, high = values.get("min_every", 0.0), values.get("max_every", 0.0)
         if low and high and low > high:
-            node = next(n for n in nodes if "max_every" in n.value)
-            self.problem(node.value["max_every"], "settings.max_every",
-                         "must not be shorter than settings.min_every")
-        public_url = values.get("public_url") or ""
-        if public_url and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", public_url):
-            node = next(n for n in nodes if "public_url" in n.value)
-            self.problem(node.value["public_url"], "settings.public_url",
-                         "must be an http(s) URL without query, e.g. https://news.example.org")
+            self.setting_problem(nodes, "max_every", "must not be shorter than settings.min_every")
         return Settings(**values)
+
+    def setting_problem(self, nodes: list[_Node], key: str, message: str) -> None:
+        """A problem with `settings.<key>`, reported at the line of the file that set it."""
+        node = next(n for n in nodes if key in n.value)
+        self.problem(node.value[key], f"settings.{key}", message)
 
 
 def _plain(node: _Node) -> Any:
