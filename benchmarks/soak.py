@@ -51,16 +51,18 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT / "tests")]
 from _feedserver import _ALERT_SENTENCES, _POOL, Server  # noqa: E402
 from servers import SMTPServer, free_port  # noqa: E402
 
+from worker.durations import parse_duration  # noqa: E402
+
 ITEM = re.compile(r"/read/s(\d+)/n(\d+)\b")
 WINDOW = 50  # items a feed lists, newest first
 
 
 def parse_seconds(text: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
-    if not match:
+    """A duration as the config writes it ("30s", "2m"), read by the config's own reader."""
+    seconds = parse_duration(text.strip())
+    if seconds is None:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r}")
-    return float(match.group(1)) * units[match.group(2) or "s"]
+    return seconds
 
 
 # --------------------------------------------------------------------------- the feeds

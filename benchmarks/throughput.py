@@ -56,6 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _feedserver import ARTICLE_URL, ITEMS_PER_FEED, NEW_PER_POLL, site  # noqa: E402
 
+from worker.durations import parse_duration  # noqa: E402
+
 REDIS_URL = "redis://127.0.0.1:6379/12"  # the benchmark's own database: flushed, never another
 CELERY = ROOT / ".venv" / "bin" / "celery"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -234,11 +236,11 @@ def fresh_history_database(server: str) -> str:
 
 
 def parse_seconds(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in ("ms", "s", "m", "h"):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text)
+    """An interval as the config writes it ("30s", "5m"), read by the config's own reader."""
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}")
+    return seconds
 
 
 # --------------------------------------------------------------------------- feed server

@@ -12,7 +12,6 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import dedup, metrics, pace
@@ -241,7 +240,7 @@ def pages_to_fetch(rt: Runtime, source: Source, entries: list[FeedEntry], first_
     if not first_poll:
         return [entry.url for entry in entries]
     settings = rt.config.settings
-    oldest = datetime.now(UTC).timestamp() - settings.backlog_window
+    oldest = time.time() - settings.backlog_window
     recent = [entry for entry in entries
               if entry.published is None or entry.published.timestamp() >= oldest]
     # Newest first; undated entries keep the feed's own order (newest first in practice).
