@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from worker.history import HistoryRecorder, open_history
-from worker.history.base import decode_body, encode_body
+from worker.history.base import HistoryItem, decode_body, encode_body
 from worker.models import Article, Match, Settings, SourceInfo
 from worker.topics import parse_query
 
@@ -216,9 +216,9 @@ def test_history_off_records_nothing(tmp_path):
 
 
 def test_several_articles_recorded_at_once_come_back_each_and_a_repeat_replaces(history):
-    history.record_many([(make("m1", "One", "first text"), [], [], T0),
-                         (make("m2", "Two", "second text"), [], [("t", "c", "al-9")], T0 + 1),
-                         (make("m1", "One again", "first text"), [], [], T0 + 2)])
+    history.record_many([HistoryItem(make("m1", "One", "first text"), [], [], T0),
+                         HistoryItem(make("m2", "Two", "second text"), [], [("t", "c", "al-9")], T0 + 1),
+                         HistoryItem(make("m1", "One again", "first text"), [], [], T0 + 2)])
     stored = {s.article.id: s for s in history.articles(T0 - DAY)}
     assert sorted(stored) == ["m1", "m2"]
     assert stored["m1"].article.title == "One again" and stored["m2"].alerts == {"t": ["al-9"]}
@@ -239,3 +239,15 @@ def test_a_batch_is_written_once_at_its_end(tmp_path):
     assert written == [5]
     recorder.record(make("after", "t"), [], [])
     assert written == [5, 1]
+
+
+def test_the_matchers_own_words_index_the_article_as_tokenising_it_again_would():
+    # The poll hands history the words its topic scan found (alerting.match_and_alert),
+    # so a second tokenisation is skipped; both must give the same index.
+    from worker.history.base import indexed_words
+    from worker.topics.index import TopicIndex
+
+    article = make("w", "Pašinjan u Bakı'da", "Երևան ½ und Straße — Пашинян\u2060 армения", language="hy")
+    scan = TopicIndex([]).scan(article)
+    assert indexed_words(article, scan.norms) == indexed_words(article)
+    assert "армения" in indexed_words(article, scan.norms)

@@ -15,7 +15,8 @@ from .runtime import Runtime
 
 
 def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
-    matches = rt.topic_index.match(article)
+    scan = rt.topic_index.scan(article)
+    matches = rt.topic_index.match(article, scan)
     alerts: list[tuple[str, str, str]] = []  # (topic, channel, alert id), for history
     counts = {"matched": 0, "alerts": 0}
     if matches:
@@ -24,7 +25,8 @@ def match_and_alert(rt: Runtime, article: Article) -> dict[str, int]:
         # Held for milliseconds; its ttl only matters when its holder was killed.
         with rt.store.lock("fingerprints", ttl=10.0):
             counts = _alert_matches(rt, article, matches, alerts)
-    rt.history.record(article, matches, alerts)  # guarded: an outage logs once, never raises
+    # Guarded: an outage logs once, never raises. The matcher's words feed the word index.
+    rt.history.record(article, matches, alerts, words=scan.norms)
     return counts
 
 

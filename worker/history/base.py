@@ -19,7 +19,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict, TypeVar
+from typing import NamedTuple, TypedDict, TypeVar
 
 from ..errors import NewswatchError
 from ..models import Article, Match
@@ -92,10 +92,13 @@ def decode_body(blob: bytes | memoryview) -> Article:
     return Article.from_dict(json.loads(raw))
 
 
-def indexed_words(article: Article) -> list[str]:
-    """The distinct normalised words the matcher would see in this article."""
-    title, body = article_text(article)
-    words = set(scan_words(f"{title}\n\n{body}")[0])
+def indexed_words(article: Article, scanned: Sequence[str] | None = None) -> list[str]:
+    """The distinct normalised words the matcher would see in this article (`scanned`:
+    the matcher's own words of it, when the caller has them: tokenising twice costs)."""
+    if scanned is None:
+        title, body = article_text(article)
+        scanned = scan_words(f"{title}\n\n{body}")[0]
+    words = set(scanned)
     return sorted(w for w in words if len(w) <= MAX_INDEXED_WORD)
 
 
@@ -136,8 +139,15 @@ def stored(body: bytes | memoryview, seen_at: float, matches: str | list[StoredM
 # --------------------------------------------------------------------------- contract
 
 
-# What `record` takes: article, its matches, its alerts (topic, channel, alert id), seen at.
-HistoryItem = tuple[Article, Sequence[Match], Sequence[AlertRef], float]
+class HistoryItem(NamedTuple):
+    """What `record` takes: an article, its matches, its alerts, when it was seen, and
+    (optionally) the matcher's words of it, so the word index need not tokenise again."""
+
+    article: Article
+    matches: Sequence[Match]
+    alerts: Sequence[AlertRef]  # (topic id, channel id, alert id)
+    at: float
+    words: Sequence[str] | None = None
 
 
 class History(ABC):
@@ -150,7 +160,7 @@ class History(ABC):
                at: float) -> None:
         """Keep one parsed article (matched or not) with its matches and alert ids.
         Recording the same article again replaces it (a poll run again after a crash)."""
-        self.record_many([(article, matches, alerts, at)])
+        self.record_many([HistoryItem(article, matches, alerts, at)])
 
     @abstractmethod
     def record_many(self, items: Sequence[HistoryItem]) -> None:

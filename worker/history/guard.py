@@ -77,12 +77,12 @@ class HistoryRecorder:
                 history.close()
 
     def record(self, article: Article, matches: Sequence[Match], alerts: Sequence[AlertRef],
-               at: float | None = None) -> bool:
+               at: float | None = None, words: Sequence[str] | None = None) -> bool:
         """Keep one parsed article; False when history is off or unavailable. Inside
         `batch()` the article is kept when the batch ends (True: it was taken)."""
         if not self.enabled:
             return False
-        item = (article, matches, alerts, time.time() if at is None else at)
+        item = HistoryItem(article, matches, alerts, time.time() if at is None else at, words)
         pending = getattr(self._batch, "items", None)
         if pending is not None:
             pending.append(item)

@@ -40,8 +40,8 @@ class SQLiteHistory(SQLiteFile, SQLHistory):
 
     def record_many(self, items: Sequence[HistoryItem]) -> None:
         with self._tx() as db:
-            for article, matches, alerts, at in items:
-                words = " ".join(indexed_words(article))
+            for article, matches, alerts, at, scanned in items:
+                words = " ".join(indexed_words(article, scanned))
                 values = (*article_values(article, matches, alerts, at), zlib.compress(words.encode(), 6))
                 self._delete_ids(db, [row[0] for row in db.execute(
                     "SELECT id FROM history_articles WHERE article_id = ?", (article.id,))])

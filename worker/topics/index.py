@@ -243,9 +243,10 @@ class TopicIndex:
     def passes_filters(self, compiled: CompiledTopic, article: Article) -> bool:
         return source_ok(compiled, article) and language_ok(compiled, article)
 
-    def match(self, article: Article) -> list[Match]:
-        """Every topic this article matches, in configuration order."""
-        scan = self.scan(article)
+    def match(self, article: Article, scan: Scan | None = None) -> list[Match]:
+        """Every topic this article matches, in configuration order (`scan`: this
+        article's, when the caller has it already)."""
+        scan = self.scan(article) if scan is None else scan
         matches: list[Match] = []
         for index in self.candidates(scan):
             found = self._match_one(self.topics[index], scan, article)
