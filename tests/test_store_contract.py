@@ -88,6 +88,26 @@ def test_fingerprints_window(store):
     store.add_fingerprint("x", 2**63 + 5, "kompas.com", at=100.0)
     store.add_fingerprint("y", 7, "detik.com", at=200.0)
     assert store.fingerprints_since(150.0) == [("y", 7, "detik.com")]
+    # The window only moves on: what fell out of it is gone, the store stays bounded.
+    assert store.fingerprints_since(50.0) == [("y", 7, "detik.com")]
+
+
+def test_a_sweep_forgets_run_out_marks_and_claims_and_keeps_live_ones(store):
+    store.claim_entries(["live", "dead", "seen-live", "seen-dead"], ttl=60)
+    store.finish_entries(EntryOutcomes(done=("seen-live",), failed=(), seen_ttl=60))
+    store.finish_entries(EntryOutcomes(done=("seen-dead",), failed=(), seen_ttl=0.01))
+    store.claim_entries(["dead"], ttl=0.01)  # a claim after its failure: taken at once
+    store.finish_entries(EntryOutcomes(done=(), failed=("dead",), seen_ttl=60))
+    assert store.claim_entries(["dead"], ttl=0.01) == [ENTRY_NEW]
+    ran_out = time.time() + 0.05
+    deadline = time.monotonic() + 5
+    while time.time() < ran_out:  # both short records have run out by the clock
+        assert time.monotonic() < deadline
+    # SQLite deletes the two run-out rows; Redis has let them expire by itself.
+    assert store.sweep(time.time()) == (2 if isinstance(store, SQLiteStore) else 0)
+    assert store.sweep(time.time()) == 0
+    assert store.claim_entries(["live", "seen-live", "dead", "seen-dead"], ttl=60) == [
+        ENTRY_BUSY, ENTRY_SEEN, ENTRY_NEW, ENTRY_NEW]
 
 
 def test_a_finished_poll_is_recorded_in_one_step(store):

@@ -50,6 +50,7 @@ def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict
             rt.dispatcher.enqueue("send_digest", channel.id)
             digests += 1
     rt.history.expire(now)  # one bounded batch at most; guarded like recording
+    store.sweep(now)  # run-out seen marks and claims (a no-op where keys expire themselves)
     result = {"due": len(due), "deliveries": len(deliveries), "digests": digests,
               "subscriptions": subscriptions}
     if due or deliveries or digests or subscriptions:

@@ -319,6 +319,14 @@ class Store(ABC):
     @abstractmethod
     def set_digest_due(self, channel_id: str, at: float) -> None: ...
 
+    # --- housekeeping --------------------------------------------------------------------
+
+    def sweep(self, now: float, limit: int = 10_000) -> int:
+        """Delete up to `limit` records that have run out (seen marks, entry claims, locks);
+        how many went. The tick calls it: a store whose records expire on their own
+        (Redis) has nothing to do."""
+        return 0
+
     # --- activity counters (the periodic cycle line) ------------------------------------
 
     @abstractmethod

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS source_state (source_id TEXT PRIMARY KEY, data TEXT N
 CREATE TABLE IF NOT EXISTS schedule (source_id TEXT PRIMARY KEY, due_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due_at);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_expires ON seen (expires_at);
 CREATE TABLE IF NOT EXISTS entry_claims (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS entry_claims_expires ON entry_claims (expires_at);
 CREATE TABLE IF NOT EXISTS fingerprints (
     article_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, outlet TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS fingerprints_at ON fingerprints (at);
@@ -208,6 +210,24 @@ class SQLiteStore(SQLiteFile, Store):
         db.executemany("DELETE FROM entry_claims WHERE key = ?",
                        [(key,) for key in (*entries.done, *entries.failed)])
 
+    # Tables whose rows carry their own end (`expires_at`): swept, never read once past it.
+    _EXPIRING = ("seen", "entry_claims", "locks")
+
+    def sweep(self, now: float, limit: int = 10_000) -> int:
+        # Redis drops its keys itself; here a state file would otherwise grow with every
+        # entry ever seen (10,000 feeds add millions of seen marks a week). A read first,
+        # so that an idle sweep never takes the write lock.
+        db = self._db()
+        due = [table for table in self._EXPIRING
+               if db.execute(f"SELECT 1 FROM {table} WHERE expires_at <= ? LIMIT 1", (now,)).fetchone()]
+        deleted = 0
+        with self._tx() as db:
+            for table in due:
+                deleted += db.execute(
+                    f"DELETE FROM {table} WHERE rowid IN "
+                    f"(SELECT rowid FROM {table} WHERE expires_at <= ? LIMIT ?)", (now, limit)).rowcount
+        return deleted
+
     def add_fingerprint(self, article_id: str, fingerprint: int, outlet: str, at: float) -> None:
         with self._tx() as db:
             db.execute(
@@ -221,6 +241,11 @@ class SQLiteStore(SQLiteFile, Store):
             "SELECT article_id, fingerprint, outlet FROM fingerprints WHERE at >= ? ORDER BY at",
             (since,),
         ).fetchall()
+        # Older ones can never match again (the window only moves on): keep the table
+        # bounded, as the Redis store does. Read first: most calls find nothing to delete.
+        if self._db().execute("SELECT 1 FROM fingerprints WHERE at < ? LIMIT 1", (since,)).fetchone():
+            with self._tx() as db:
+                db.execute("DELETE FROM fingerprints WHERE at < ?", (since,))
         return [(a, int(f), o) for a, f, o in rows]
 
     # --- deliveries -------------------------------------------------------------------
