@@ -75,3 +75,28 @@ def test_config_is_honoured_before_or_after_the_command(tmp_path):
     both = run_newswatch(["--config", str(tmp_path / "one.yaml"), "check", "--config",
                           str(tmp_path / "two.yaml")], subprocess_env(), cwd=tmp_path)
     assert "2 sources" in both.stdout, both.stdout + both.stderr
+
+
+def test_status_shows_where_each_sources_push_subscription_stands(tmp_path, capsys):
+    import time
+
+    from worker.cli import main
+    from worker.store import SUB_ACTIVE, Subscription
+    from worker.store.sqlite import SQLiteStore
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"settings:\n  state_path: {tmp_path / 's.db'}\nsources:\n"
+                      "  - {id: blog, url: 'http://127.0.0.1:9/feed'}\n"
+                      "  - {id: wire, url: 'http://127.0.0.1:9/wire'}\n")
+    store = SQLiteStore(tmp_path / "s.db")
+    store.put_subscription(Subscription("blog", hub="http://127.0.0.1:9/hub", topic="http://127.0.0.1:9/feed",
+                                        state=SUB_ACTIVE, secret="s" * 64,
+                                        expires_at=time.time() + 86400), replaces=None)
+    store.close()
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    sources = {s["id"]: s for s in json.loads(capsys.readouterr().out)["sources"]}
+    assert sources["blog"]["push"].startswith("live until ") and sources["wire"]["push"] == ""
+    assert main(["status", "--config", str(config)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "push" in table[0]
+    assert "live until" in next(line for line in table if line.startswith("blog"))

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -215,6 +216,7 @@ class SourceStatus(TypedDict):
     failures: int
     error: str | None
     failing_since: str | None
+    push: str  # its WebSub subscription, as the status page says it ("" without one)
 
 
 def _when(timestamp: float | None) -> str:
@@ -225,11 +227,14 @@ def _when(timestamp: float | None) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .store import open_store
+    from .websub.subscriber import describe
 
     config = _config(args)
     store = open_store(config.settings)
+    now = time.time()
     try:
         scheduled = store.scheduled()
+        subscriptions = {sub.source_id: sub for sub in store.subscriptions()}
         sources: list[SourceStatus] = []
         for source in config.sources:
             state = store.source_state(source.id)
@@ -239,6 +244,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "next_due": _when(scheduled.get(source.id) or state.next_due),
                 "failures": state.failures, "error": state.last_error,
                 "failing_since": _when(state.failing_since) if state.failing_since else None,
+                "push": describe(subscriptions.get(source.id), now, _when),
             })
         deliveries = [
             {"alert": d.alert_id, "channel": d.channel_id, "topic": d.topic_id,
@@ -255,9 +261,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                    "queues": queues}, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return EXIT_OK
-    _table(["source", "last poll", "result", "http", "next due", "fails", "error"],
+    pushed = any(s["push"] for s in sources)  # the column only where WebSub is in use
+    _table(["source", "last poll", "result", "http", "next due", "fails", "error"] + ["push"] * pushed,
            [[s["id"], s["last_poll"], s["result"], s["http"] or "-", s["next_due"],
-             s["failures"], (s["error"] or "")[:60]] for s in sources])
+             s["failures"], (s["error"] or "")[:60]] + [s["push"] or "-"] * pushed for s in sources])
     print(f"\ndeliveries: {counts.get('pending', 0)} pending, {counts.get('sent', 0)} sent, "
           f"{counts.get('failed', 0)} failed")
     if queues:
