@@ -262,9 +262,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print()
         return EXIT_OK
     pushed = any(s["push"] for s in sources)  # the column only where WebSub is in use
+    rows: list[list[object]] = [
+        [s["id"], s["last_poll"], s["result"], s["http"] or "-", s["next_due"], s["failures"],
+         (s["error"] or "")[:60], *([s["push"] or "-"] if pushed else [])] for s in sources]
     _table(["source", "last poll", "result", "http", "next due", "fails", "error"] + ["push"] * pushed,
-           [[s["id"], s["last_poll"], s["result"], s["http"] or "-", s["next_due"],
-             s["failures"], (s["error"] or "")[:60]] + [s["push"] or "-"] * pushed for s in sources])
+           rows)
     print(f"\ndeliveries: {counts.get('pending', 0)} pending, {counts.get('sent', 0)} sent, "
           f"{counts.get('failed', 0)} failed")
     if queues:
