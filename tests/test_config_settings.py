@@ -37,3 +37,8 @@ def test_good_values_load(tmp_path):
     settings = load_config(tmp_path).settings
     assert (settings.backlog_pages, settings.backlog_window) == (0, 6 * 3600.0)
     assert settings.public_url == "https://news.example.org/nw"
+
+
+def test_an_ops_channel_that_does_not_exist_is_reported_at_its_line(tmp_path):
+    (found,) = problems(tmp_path, "  state_path: s.db\n  ops_channels: [nope]\n")
+    assert ":3:" in found and "settings.ops_channels" in found and "no channel with id 'nope'" in found

@@ -380,8 +380,7 @@ class _Validator:
         it is written; a broken list still resolves to its good terms so topics
         using it are not reported a second time.
         """
-        from .topics import QueryError
-        from .topics.query import LIST_NAME, term_item
+        from .topics.query import LIST_NAME
 
         items: dict[str, list[tuple[str, _Node]]] = {}
         where_defined: dict[str, _Node] = {}
@@ -393,58 +392,64 @@ class _Validator:
                 key = f"terms.{name}"
                 if not LIST_NAME.match(name):
                     self.problem(child, key, "a list name is letters, digits, '_' or '-'")
-                    continue
-                if name in where_defined:
+                elif name in where_defined:
                     first = where_defined[name]
                     self.problem(child, key, f"duplicate list (first at {first.file}:{first.line})")
-                    continue
-                where_defined[name] = child
-                values = child.value if isinstance(child.value, list) else None
-                if values is None or not values:
-                    self.problem(child, key, "must be a non-empty list of terms")
-                    items[name] = []
-                    continue
-                good: list[tuple[str, _Node]] = []
-                for index, item in enumerate(values):
-                    if isinstance(item.value, dict | list) or item.value in (None, ""):
-                        self.problem(item, f"{key}[{index}]", "must be a term (a word, prefix* or phrase)")
-                        continue
-                    text = str(item.value)
-                    if not text.startswith("@"):
-                        try:
-                            term_item(text)
-                        except QueryError as error:
-                            self.problem(item, f"{key}[{index}]", str(error))
-                            continue
-                    good.append((text, item))
-                items[name] = good
-
-        flat: dict[str, tuple[str, ...]] = {}
-
-        def resolve(name: str, path: list[str]) -> tuple[str, ...]:
-            if name in flat:
-                return flat[name]
-            path = [*path, name]
-            out: dict[str, None] = {}  # ordered, without repeats
-            for index, (text, item) in enumerate(items[name]):
-                if not text.startswith("@"):
-                    out[text] = None
-                    continue
-                other = text[1:]
-                where = f"terms.{name}[{index}]"
-                if other not in items:
-                    self.problem(item, where, f"no term list '@{other}'")
-                elif other in path:
-                    cycle = " -> ".join("@" + n for n in [*path[path.index(other):], other])
-                    self.problem(item, where, f"'@{other}' makes a cycle: {cycle}")
                 else:
-                    out.update(dict.fromkeys(resolve(other, path)))
-            flat[name] = tuple(out)
-            return flat[name]
-
+                    where_defined[name] = child
+                    items[name] = self._term_list(child, key)
+        flat: dict[str, tuple[str, ...]] = {}
         for name in items:
-            resolve(name, [])
+            self._resolve_list(name, [], items, flat)
         return flat
+
+    def _term_list(self, child: _Node, key: str) -> list[tuple[str, _Node]]:
+        """One list's good items (terms and `@list` references), each with its node."""
+        from .topics import QueryError
+        from .topics.query import term_item
+
+        values = child.value if isinstance(child.value, list) else None
+        if not values:
+            self.problem(child, key, "must be a non-empty list of terms")
+            return []
+        good: list[tuple[str, _Node]] = []
+        for index, item in enumerate(values):
+            if isinstance(item.value, dict | list) or item.value in (None, ""):
+                self.problem(item, f"{key}[{index}]", "must be a term (a word, prefix* or phrase)")
+                continue
+            text = str(item.value)
+            if not text.startswith("@"):
+                try:
+                    term_item(text)
+                except QueryError as error:
+                    self.problem(item, f"{key}[{index}]", str(error))
+                    continue
+            good.append((text, item))
+        return good
+
+    def _resolve_list(self, name: str, path: list[str], items: dict[str, list[tuple[str, _Node]]],
+                      flat: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """List `name`'s terms with its `@list` references expanded (into `flat`), in order and
+        without repeats; `path` is the chain of lists being expanded, to report cycles."""
+        if name in flat:
+            return flat[name]
+        path = [*path, name]
+        out: dict[str, None] = {}  # ordered, without repeats
+        for index, (text, item) in enumerate(items[name]):
+            if not text.startswith("@"):
+                out[text] = None
+                continue
+            other = text[1:]
+            where = f"terms.{name}[{index}]"
+            if other not in items:
+                self.problem(item, where, f"no term list '@{other}'")
+            elif other in path:
+                cycle = " -> ".join("@" + n for n in [*path[path.index(other):], other])
+                self.problem(item, where, f"'@{other}' makes a cycle: {cycle}")
+            else:
+                out.update(dict.fromkeys(self._resolve_list(other, path, items, flat)))
+        flat[name] = tuple(out)
+        return flat[name]
 
     def settings(self, nodes: list[_Node]) -> Settings:
         values: dict[str, Any] = {}
@@ -499,16 +504,8 @@ def config_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(path or os.environ.get("NEWSWATCH_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load and validate a config file or folder; raise ConfigError listing every problem."""
-    root = config_path(path)
-    loader = _Loader()
-    if not root.exists():
-        raise ConfigError([Problem(str(root), 0, "-", "no such file or folder")])
-    documents = [doc for doc in (loader.read_file(p) for p in _files(root)) if doc is not None]
-    if not documents and not loader.problems:
-        raise ConfigError([Problem(str(root), 0, "-", "no *.yaml files in this folder")])
-    validator = _Validator(loader)
+def _sections(validator: _Validator, documents: list[_Node]) -> dict[str, list[_Node]]:
+    """Each top-level key's nodes, over every file (a folder may split a section)."""
     sections: dict[str, list[_Node]] = {key: [] for key in TOP_KEYS}
     for document in documents:
         if not isinstance(document.value, dict):
@@ -520,6 +517,20 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                                   "unknown key (expected sources, topics, channels, settings, terms)")
             else:
                 sections[key].append(node)
+    return sections
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate a config file or folder; raise ConfigError listing every problem."""
+    root = config_path(path)
+    loader = _Loader()
+    if not root.exists():
+        raise ConfigError([Problem(str(root), 0, "-", "no such file or folder")])
+    documents = [doc for doc in (loader.read_file(p) for p in _files(root)) if doc is not None]
+    if not documents and not loader.problems:
+        raise ConfigError([Problem(str(root), 0, "-", "no *.yaml files in this folder")])
+    validator = _Validator(loader)
+    sections = _sections(validator, documents)
 
     def items(key: str) -> list[_Node]:
         return [item for node in sections[key] for item in validator.entries(node, key)]
@@ -544,8 +555,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     settings = validator.settings(sections["settings"])
     for name in settings.ops_channels:
         if name not in seen_channels:
-            node = next(n.value["ops_channels"] for n in sections["settings"] if "ops_channels" in n.value)
-            validator.problem(node, "settings.ops_channels", f"no channel with id {name!r}")
+            validator.setting_problem(sections["settings"], "ops_channels", f"no channel with id {name!r}")
     if loader.problems:
         raise ConfigError(loader.problems)
     return Config(
