@@ -127,3 +127,35 @@ def test_no_lede_the_publishers_json_ld_article_body_leaves_out():
     html = page(f"<header><p>{LEDE}</p></header><article>{STORY}</article>"
                 f'<script type="application/ld+json">{ld}</script>', LEDE)
     assert LEDE not in parse_html(html, URL).text
+
+
+# --- a dek (standfirst, subtitle, summary) is a second headline, not the story's lede ---------
+
+
+def test_a_standfirst_named_as_such_is_not_a_lede():
+    for wrapper in ('<div class="article-standfirst"><p>{}</p></div>', '<p class="c-dek">{}</p>',
+                    '<div class="articleSubHeadline"><div><p>{}</p></div></div>',
+                    '<p class="summary">{}</p>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert LEDE not in parse_html(html, URL).text, wrapper
+
+
+def test_a_two_sentence_summary_in_a_heading_tag_is_not_a_lede():
+    html = page(f"<header><h1>Ferries</h1><h2>{LEDE}</h2></header><article>{STORY}</article>", LEDE)
+    assert LEDE not in parse_html(html, URL).text
+
+
+def test_a_lead_or_intro_named_as_such_is_still_the_lede():
+    for wrapper in ('<p class="article-lead">{}</p>', '<div class="intro"><p>{}</p></div>',
+                    '<div class="teaser-text"><p>{}</p></div>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert parse_html(html, URL).text.split("\n\n")[0] == LEDE, wrapper
+
+
+def test_a_dek_name_far_above_the_paragraph_says_nothing():
+    # A "summary" page region holding a whole story box: the name is not the paragraph's.
+    html = page(f'<div class="page-summary"><div><div><div class="x"><p>{LEDE}</p></div></div></div>'
+                f"</div><article>{STORY}</article>", LEDE)
+    assert parse_html(html, URL).text.split("\n\n")[0] == LEDE
