@@ -49,8 +49,10 @@ _CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|isi|beri
 # for the block describe the page around it, not what the block is.
 _STATE = re.compile(r"^(?:no|hide|disable)[_-]?(?=[a-z])|^(?:has|with|without|is)[_-]", re.IGNORECASE)
 # The box about the author under a story ("m-author__description", "author-box"); a short
-# one is a byline, which is not body either, but metadata reads it before this cleaning.
-_AUTHOR_BOX = re.compile(r"(?:^|[_-])(?:author|autor|autorin)(?:$|[_-])", re.IGNORECASE)
+# one is a byline, which is not body either, nor is the "meta" line under a headline
+# (author, date, reading time): metadata reads them before this cleaning.
+_AUTHOR_BOX = re.compile(r"(?:^|[_-])(?:author|autor|autorin|byline|bylines|meta)(?:$|[_-])",
+                         re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ROLES = frozenset("navigation complementary banner contentinfo search dialog alert".split())
 # A furniture block holding more than this share of the page's text is the page.

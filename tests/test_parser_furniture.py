@@ -1,0 +1,56 @@
+"""Page furniture at the edges of the story that a template names: bylines and the
+"meta" line under a headline (author, date, reading time) are metadata, not body text
+(small synthetic pages)."""
+
+from __future__ import annotations
+
+from worker.parser import parse_html
+
+URL = "https://news.example.org/2024/05/01/story"
+SENTENCES = [
+    "The island council voted on Tuesday to keep the old harbour open through the winter.",
+    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
+    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
+    "Engineers now say the wall can hold for one more season if the moorings are moved.",
+    "The mail launch will sail twice a week instead of daily while the work is carried out.",
+    "A public meeting on the repair plans is set for the first Monday of the new year.",
+]
+STORY = "".join(f"<p>{s}</p>" for s in SENTENCES * 2)
+
+
+def text_of(body: str) -> str:
+    return parse_html(f"<html><head><title>Harbour</title></head><body>{body}</body></html>",
+                      URL).text
+
+
+def test_a_byline_block_with_its_date_line_is_not_body():
+    byline = ('<p class="gray small byline">By <a href="/staff/ann">Ann Example and Bo Sample</a>'
+              "<br><span>Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET)</span></p>")
+    text = text_of(f"<div class='story'><h1>Harbour stays open</h1>{byline}{STORY}</div>")
+    assert "Ann Example" not in text
+    assert "November 18, 2019" not in text
+    assert text.startswith(SENTENCES[0])
+
+
+def test_an_entry_meta_line_is_not_body():
+    meta = ('<div class="entry-meta"><span>Posted on May 1, 2024 by the harbour desk, '
+            "in News and Islands</span><span>Five minutes to read, with three photographs</span></div>")
+    text = text_of(f"<article><h1>Harbour stays open</h1>{meta}{STORY}</article>")
+    assert "Posted on" not in text
+    assert "Five minutes" not in text
+    assert SENTENCES[-1] in text
+
+
+def test_the_author_and_byline_are_still_read_from_a_byline_block():
+    byline = '<p class="byline">By <a rel="author" href="/staff/ann">Ann Example</a></p>'
+    article = parse_html(f"<html><head><title>Harbour</title><meta name='author' content='Ann Example'>"
+                         f"</head><body><article><h1>Harbour</h1>{byline}{STORY}</article></body></html>",
+                         URL)
+    assert "Ann Example" in article.authors
+    assert "Ann Example" not in article.text
+
+
+def test_a_byline_wrapper_holding_the_story_is_kept():
+    # Names are not trusted over the text: a block holding most of the page is the page.
+    text = text_of(f"<div class='has-byline-story byline-wrap'><h1>Harbour</h1>{STORY}</div>")
+    assert text.count(SENTENCES[0]) == 2
