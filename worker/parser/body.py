@@ -35,6 +35,10 @@ LEAD_LINK_PENALTY = 0.5
 MAX_LABEL_CHARS = 60
 ARTICLE_SHARE = 0.6
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
+# A time of day or a year: the mark of a date line ("Monday, November 18, 2019, 04:05 pm").
+_STAMP = re.compile(r"\b\d{1,2}[:.]\d{2}\b|(?<!\d)(?:19|20)\d{2}(?!\d)")
+MAX_STAMP_CHARS = 80
+_FULL_STOP = re.compile(r"[.!?…]$")
 
 
 def _prose(block: Block) -> float:
@@ -259,16 +263,23 @@ def _with_lede(blocks: list[Block], start: int) -> int:
 
 
 def _trim_fragments(paragraphs: list[str]) -> list[str]:
-    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, and
-    labels that close it ("Contact:", "Sources:"): what they introduced was furniture."""
+    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, the
+    date line under the headline, and labels that close it ("Contact:", "Sources:"): what
+    they introduced was furniture. (A dated line closing the body stays: it signs a quoted
+    post, "— Ann (@ann) November 18, 2019".)"""
     def fragment(text: str) -> bool:
         return len(text) < 40 and not _SENTENCE_END.search(text)
+
+    def stamp(text: str) -> bool:
+        # "3 de mayo de 2022 21:25 LA NACION", "Monday, November 18, 2019, 04:05 pm"
+        return (len(text) <= MAX_STAMP_CHARS and not _FULL_STOP.search(text)
+                and bool(_STAMP.search(text)))
 
     def label(text: str) -> bool:
         return len(text) <= MAX_LABEL_CHARS and text.endswith(":")
 
     start, end = 0, len(paragraphs)
-    while start < end and fragment(paragraphs[start]):
+    while start < end and (fragment(paragraphs[start]) or stamp(paragraphs[start])):
         start += 1
     while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])):
         end -= 1

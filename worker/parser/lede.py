@@ -14,6 +14,7 @@ import re
 from lxml import etree
 
 from .blocks import BLOCK_TAGS
+from .dek import is_dek
 from .text import clean_line
 
 # A description shorter than this is a slogan or a site blurb, too short to recognise.
@@ -31,23 +32,7 @@ _NOT_LEDE = frozenset(
 # A sentence end followed by more text: a lede has two sentences at least, where a dek
 # (the one-line summary under a headline, which many define as outside the body) has one.
 _SECOND_SENTENCE = re.compile(r"[.!?…][\"'”’»)]?\s+\S")
-# Templates name the two kinds of paragraph under a headline differently. A lead, intro,
-# teaser or excerpt opens the story (German "Vorspann", the first paragraph in bold); a
-# dek, standfirst, subtitle, summary or abstract is a second headline that summarises the
-# story beside it, which the body then tells again (its publishers leave it out of their
-# articleBody). The same goes for a summary set in a heading tag. Names are read on the
-# paragraph and its nearest ancestors, where templates put them.
-_DEK_NAME = re.compile(
-    r"(?:^|[\s_-])(?:deck|dek|standfirst|stand-first|strapline|sub-?titles?|sub-?heads?|"
-    r"sub-?headlines?|sub-?heading|summary|abstract|des|desc|description|tagline|kicker)"
-    r"(?:$|[\s_-])",
-    re.IGNORECASE,
-)
-_DEK_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-DEK_NAME_DEPTH = 3
 _TAG = re.compile(r"<[^>]*>")
-# camelCase split into words: "articleStandfirst" names a standfirst.
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CUT = re.compile(r"\s*(?:\.\.\.|…|\[…\]|\[\.\.\.\])$")
 
 
@@ -90,21 +75,8 @@ def _block_of(el: etree._Element) -> etree._Element | None:
     return block
 
 
-def _is_dek(block: etree._Element) -> bool:
-    """Is the block named (or set) as a dek rather than a lead? (see _DEK_NAME)"""
-    if block.tag in _DEK_TAGS:
-        return True
-    for depth, node in enumerate((block, *block.iterancestors())):
-        if depth >= DEK_NAME_DEPTH or node.tag in ("article", "main", "body"):
-            return False
-        names = f"{node.get('class', '')} {node.get('id', '')}"
-        if _DEK_NAME.search(_CAMEL.sub("-", names)):
-            return True
-    return False
-
-
 def _as_lede(block: etree._Element, prefix: str, wanted_chars: int) -> str | None:
-    if _is_dek(block):
+    if is_dek(block):
         return None
     text = clean_line(" ".join(block.itertext()))
     if not text.startswith(prefix) or not _SECOND_SENTENCE.search(text):
