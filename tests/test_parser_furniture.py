@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from worker.parser import parse_html
 from worker.parser.body import _trim_fragments
+from worker.parser.main_text import _without_title
 
 URL = "https://news.example.org/2024/05/01/story"
 SENTENCES = [
@@ -57,13 +58,6 @@ def test_a_byline_wrapper_holding_the_story_is_kept():
     assert text.count(SENTENCES[0]) == 2
 
 
-def test_a_date_line_opening_the_body_is_dropped():
-    stamp = "<p>3 de mayo de 2022 21:25 LA NACION</p>"
-    text = text_of(f"<article><h1>Harbour</h1>{stamp}{STORY}</article>")
-    assert "LA NACION" not in text
-    assert text.startswith(SENTENCES[0])
-
-
 def test_edge_trimming_keeps_sentences_and_a_dated_signature_closing_the_body():
     body = ["Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET)", "It rained in 2019.",
             *SENTENCES, "— Ann Example (@annexample) November 18, 2019"]
@@ -72,17 +66,15 @@ def test_edge_trimming_keeps_sentences_and_a_dated_signature_closing_the_body():
 
 def test_a_breadcrumb_ending_with_the_headline_is_not_body():
     headline = "Harbour stays open through the winter"
-    html = (f"<html><head><title>{headline}</title></head><body><div class='story'>"
-            f"<p>Home News Islands {headline}</p>{STORY}</div></body></html>")
-    text = parse_html(html, URL).text
-    assert headline not in text
-    assert text.startswith(SENTENCES[0])
+    body = [f"Home News Islands {headline}", *SENTENCES]
+    assert _without_title(body, headline) == SENTENCES
+    assert _without_title([headline.upper(), *SENTENCES], headline) == SENTENCES
 
 
 def test_a_first_sentence_ending_with_the_headline_words_stays():
     headline = "the harbour stays open"
     first = ("After a long debate between the council, the fishermen and the ferry company, "
              f"the mayor announced that {headline}")
-    html = (f"<html><head><title>{headline}</title></head><body><div class='story'>"
-            f"<p>{first}</p>{STORY}</div></body></html>")
-    assert parse_html(html, URL).text.startswith(first)
+    short = f"So. {headline}"
+    assert _without_title([first, *SENTENCES], headline) == [first, *SENTENCES]
+    assert _without_title([short, *SENTENCES], headline) == [short, *SENTENCES]
