@@ -78,3 +78,20 @@ def test_a_first_sentence_ending_with_the_headline_words_stays():
     short = f"So. {headline}"
     assert _without_title([first, *SENTENCES], headline) == [first, *SENTENCES]
     assert _without_title([short, *SENTENCES], headline) == [short, *SENTENCES]
+
+
+def test_a_caption_is_dropped_even_when_its_name_says_text():
+    caption = ('<div class="box"><img src="a.jpg" alt="The harbour"><div class="caption-text">'
+               "An artist's illustration of the rebuilt breakwater at the entrance of the harbour."
+               '</div><div class="credit">(Image: Harbour Board)</div></div>')
+    text = text_of(f"<section class='content-wrapper'>{caption}<div class='text-copy'>{STORY}</div></section>")
+    assert "illustration" not in text
+    assert text.startswith(SENTENCES[0])
+
+
+def test_a_highlights_box_repeating_the_story_is_not_body():
+    highlights = ('<section class="block-field-highlights"><div class="field--label">Highlights</div>'
+                  f'<div class="field--item">{SENTENCES[-1]}</div></section>')
+    text = text_of(f"<div class='main'><h1>Harbour</h1>{highlights}<div class='body'>{STORY}</div></div>")
+    assert text.startswith(SENTENCES[0])
+    assert text.count(SENTENCES[-1]) == 2  # the story's own two, not the box's third
