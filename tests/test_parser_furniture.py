@@ -95,3 +95,16 @@ def test_a_highlights_box_repeating_the_story_is_not_body():
     text = text_of(f"<div class='main'><h1>Harbour</h1>{highlights}<div class='body'>{STORY}</div></div>")
     assert text.startswith(SENTENCES[0])
     assert text.count(SENTENCES[-1]) == 2  # the story's own two, not the box's third
+
+
+def test_wordpress_comment_form_and_sharing_block_are_not_body():
+    respond = ('<section id="replys"><div id="respond-wrapper"><div id="respond"><h3>Was denkst du?</h3>'
+               "<p>Deine E-Mail-Adresse wird nicht veröffentlicht, Pflichtfelder sind markiert.</p>"
+               "</div></div></section>")
+    sharing = ('<div class="sharedaddy"><div class="sd-block"><h3 class="sd-title">Teilen mit:</h3>'
+               '<span class="loading">Wird geladen...</span></div></div>')
+    text = text_of(f"<div class='post'>{STORY}{sharing}{respond}</div>")
+    assert "Was denkst du" not in text
+    assert "Teilen mit" not in text
+    assert "Wird geladen" not in text
+    assert text.endswith(SENTENCES[-1])

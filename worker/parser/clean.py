@@ -29,7 +29,7 @@ _STRONG = re.compile(
     r"related|recommend\w*|rekomendasi|terkait|newsletter|subscribe|subscription|promo|"
     r"advert\w*|ads|ad|adv|iklan|sponsor\w*|outbrain|taboola|mgid|cookies?|gdpr|consent|"
     r"login|signin|sign-in|baca-juga|bacajuga|lihat-juga|also-read|readalso|"
-    r"caption|captions|highlights|key-points|takeaways|app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text|buy-box|buybox)"
+    r"caption|captions|highlights|key-points|takeaways|respond|replies|sharedaddy|jp-relatedposts|app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text|buy-box|buybox)"
     # compounds written as one word: "sharebar", "newsletterbox", "commentlist"
     r"(?:box|bar|block|area|list|links?|signup|teaser|module)?(?:$|[\s_-])",
     re.IGNORECASE,
