@@ -159,3 +159,17 @@ def test_a_dek_name_far_above_the_paragraph_says_nothing():
     html = page(f'<div class="page-summary"><div><div><div class="x"><p>{LEDE}</p></div></div></div>'
                 f"</div><article>{STORY}</article>", LEDE)
     assert parse_html(html, URL).text.split("\n\n")[0] == LEDE
+
+
+def test_a_dek_named_by_a_data_attribute_is_not_a_lede():
+    for wrapper in ('<div data-gu-name="standfirst"><p>{}</p></div>', '<p data-testid="dek">{}</p>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert LEDE not in parse_html(html, URL).text, wrapper
+
+
+def test_a_teaser_marked_itemprop_description_is_still_the_lede():
+    html = page(f'<div class="article"><h3 itemprop="headline">Ferries</h3><div class="teaser-text" '
+                f'itemprop="description"><p>{LEDE}</p></div><div itemprop="articleBody">{STORY}</div></div>',
+                LEDE)
+    assert parse_html(html, URL).text.split("\n\n")[0] == LEDE

@@ -25,6 +25,8 @@ _DEK_NAME = re.compile(
 )
 _DEK_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 DEK_NAME_DEPTH = 3
+# A data attribute longer than this holds data (JSON, a URL), not a name.
+MAX_DATA_NAME = 40
 # camelCase split into words: "articleStandfirst" names a standfirst.
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -39,7 +41,16 @@ def dek_holder(block: etree._Element) -> etree._Element | None:
     for depth, node in enumerate((block, *block.iterancestors())):
         if depth >= DEK_NAME_DEPTH or node.tag in ("article", "main", "body"):
             return None
-        names = f"{node.get('class', '')} {node.get('id', '')}"
-        if _DEK_NAME.search(_CAMEL.sub("-", names)):
+        if _DEK_NAME.search(_CAMEL.sub("-", _names(node))):
             return node
     return None
+
+
+def _names(node: etree._Element) -> str:
+    """What the template calls the element: class, id and the data attributes component
+    frameworks name their parts with (data-gu-name="standfirst", data-testid="dek").
+    Not itemprop="description": TYPO3's news template puts it on its lead ("teaser-text")."""
+    names = [node.get("class", ""), node.get("id", "")]
+    names.extend(value for key, value in node.attrib.items()
+                 if isinstance(key, str) and key.startswith("data-") and len(value) <= MAX_DATA_NAME)
+    return " ".join(names)
