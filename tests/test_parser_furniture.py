@@ -108,3 +108,13 @@ def test_wordpress_comment_form_and_sharing_block_are_not_body():
     assert "Teilen mit" not in text
     assert "Wird geladen" not in text
     assert text.endswith(SENTENCES[-1])
+
+
+def test_a_line_about_the_writer_closing_the_story_is_dropped():
+    bio = "Ann Example is a staff writer at the Island Times and covers the harbour board."
+    assert _trim_fragments([*SENTENCES, "______", bio]) == SENTENCES
+    assert _trim_fragments([*SENTENCES, "Bo Sample is IGN's deal curator and spends his pay."]) == SENTENCES
+    # inside the story, or not about a writer, it stays
+    assert _trim_fragments([bio, *SENTENCES]) == [bio, *SENTENCES]
+    mayor = "Ann Example is the mayor of the island and has lived there for forty years."
+    assert _trim_fragments([*SENTENCES, mayor]) == [*SENTENCES, mayor]

@@ -39,6 +39,12 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
 _STAMP = re.compile(r"\b\d{1,2}[:.]\d{2}\b|(?<!\d)(?:19|20)\d{2}(?!\d)")
 MAX_STAMP_CHARS = 80
 _FULL_STOP = re.compile(r"[.!?…]$")
+# "Ann Example is a staff writer for …", "Bo Sample is IGN's deal curator and …"
+_BIO = re.compile(
+    r"^[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3} is (?:a|an|the|our|\w+['’]s)\b[^.!?]{0,80}\b"
+    r"(?:writer|editor|reporter|correspondent|curator|contributor|journalist|columnist|author|"
+    r"producer|critic|blogger|analyst)s?\b")
+MAX_BIO_CHARS = 300
 
 
 def _prose(block: Block) -> float:
@@ -281,9 +287,15 @@ def _trim_fragments(paragraphs: list[str]) -> list[str]:
     start, end = 0, len(paragraphs)
     while start < end and (fragment(paragraphs[start]) or stamp(paragraphs[start])):
         start += 1
-    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])):
+    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])
+                           or _about_the_author(paragraphs[end - 1])):
         end -= 1
     return paragraphs[start:end]
+
+
+def _about_the_author(text: str) -> bool:
+    """The line about the writer closing a story: "Ann Example is a staff writer at …"."""
+    return len(text) <= MAX_BIO_CHARS and bool(_BIO.match(text))
 
 
 _ANY_TAG = re.compile(r"<[^>]*>?")
