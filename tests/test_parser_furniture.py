@@ -1,22 +1,18 @@
-"""Page furniture at the edges of the story that a template names: bylines and the
-"meta" line under a headline (author, date, reading time) are metadata, not body text
-(small synthetic pages)."""
+"""Furniture at the edges of a story: bylines and the "meta" line under a headline, a date
+line, a breadcrumb ending with the headline, captions, highlights boxes, comment forms and
+sharing blocks, the line about the writer closing the story (small synthetic pages)."""
 
 from __future__ import annotations
+
+import helpers
+import pytest
 
 from worker.parser import parse_html
 from worker.parser.body import _trim_fragments
 from worker.parser.main_text import _without_title
 
 URL = "https://news.example.org/2024/05/01/story"
-SENTENCES = [
-    "The island council voted on Tuesday to keep the old harbour open through the winter.",
-    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
-    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
-    "Engineers now say the wall can hold for one more season if the moorings are moved.",
-    "The mail launch will sail twice a week instead of daily while the work is carried out.",
-    "A public meeting on the repair plans is set for the first Monday of the new year.",
-]
+SENTENCES = list(helpers.STORY_SENTENCES)
 STORY = "".join(f"<p>{s}</p>" for s in SENTENCES * 2)
 
 
@@ -25,22 +21,20 @@ def text_of(body: str) -> str:
                       URL).text
 
 
-def test_a_byline_block_with_its_date_line_is_not_body():
-    byline = ('<p class="gray small byline">By <a href="/staff/ann">Ann Example and Bo Sample</a>'
-              "<br><span>Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET)</span></p>")
-    text = text_of(f"<div class='story'><h1>Harbour stays open</h1>{byline}{STORY}</div>")
-    assert "Ann Example" not in text
-    assert "November 18, 2019" not in text
+@pytest.mark.parametrize(("furniture", "gone"), [
+    ('<p class="gray small byline">By <a href="/staff/ann">Ann Example and Bo Sample</a>'
+     "<br><span>Monday, November 18, 2019, 04:05 pm PT (07:05 pm ET)</span></p>",
+     ["Ann Example", "November 18, 2019"]),
+    ('<div class="entry-meta"><span>Posted on May 1, 2024 by the harbour desk, in News and '
+     "Islands</span><span>Five minutes to read, with three photographs</span></div>",
+     ["Posted on", "Five minutes"]),
+], ids=["byline", "entry-meta"])
+def test_a_byline_or_meta_line_under_the_headline_is_not_body(furniture, gone):
+    text = text_of(f"<article><h1>Harbour stays open</h1>{furniture}{STORY}</article>")
+    for phrase in gone:
+        assert phrase not in text
     assert text.startswith(SENTENCES[0])
-
-
-def test_an_entry_meta_line_is_not_body():
-    meta = ('<div class="entry-meta"><span>Posted on May 1, 2024 by the harbour desk, '
-            "in News and Islands</span><span>Five minutes to read, with three photographs</span></div>")
-    text = text_of(f"<article><h1>Harbour stays open</h1>{meta}{STORY}</article>")
-    assert "Posted on" not in text
-    assert "Five minutes" not in text
-    assert SENTENCES[-1] in text
+    assert text.endswith(SENTENCES[-1])
 
 
 def test_the_author_and_byline_are_still_read_from_a_byline_block():

@@ -4,19 +4,14 @@ names it; a one-sentence dek and a photo caption are not (small synthetic pages)
 
 from __future__ import annotations
 
+import helpers
+
 from worker.parser import parse_html
 from worker.parser.document import parse_tree
 from worker.parser.lede import find_lede, with_lede
 
 URL = "https://news.example.org/2024/05/01/story"
-SENTENCES = [
-    "The island council voted on Tuesday to keep the old harbour open through the winter.",
-    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
-    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
-    "Engineers now say the wall can hold for one more season if the moorings are moved.",
-    "The mail launch will sail twice a week instead of daily while the work is carried out.",
-    "A public meeting on the repair plans is set for the first Monday of the new year.",
-]
+SENTENCES = list(helpers.STORY_SENTENCES)
 STORY = "".join(f"<p>{s}</p>" for s in SENTENCES)
 LEDE = ("Ferries to the islands will run three times as often from June. "
         "Islanders won the earlier boats they had asked for since 2019.")
