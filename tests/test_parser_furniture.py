@@ -112,3 +112,21 @@ def test_a_line_about_the_writer_closing_the_story_is_dropped():
     assert _trim_fragments([bio, *SENTENCES]) == [bio, *SENTENCES]
     mayor = "Ann Example is the mayor of the island and has lived there for forty years."
     assert _trim_fragments([*SENTENCES, mayor]) == [*SENTENCES, mayor]
+
+
+def test_a_line_repeating_an_image_alt_text_is_its_caption():
+    alt = "Typing on the new harbour board keyboard"
+    image = (f'<div class="article-img"><img src="k.jpg" alt="{alt}"></div><br>'
+             f'<span class="minor2 small gray">{alt}</span>')
+    credited = ('<img src="w.jpg" alt="The rebuilt breakwater at dawn">'
+                "<p>The rebuilt breakwater at dawn (Image: Harbour Board)</p>")
+    text = text_of(f"<div class='story'>{STORY}{image}{credited}{STORY}</div>")
+    assert alt not in text
+    assert "breakwater at dawn" not in text
+    assert text.count(SENTENCES[0]) == 4
+
+
+def test_a_sentence_starting_with_an_alt_texts_words_stays():
+    alt = "The island council voted on Tuesday"
+    text = text_of(f"<div class='story'><img src='c.jpg' alt='{alt}'>{STORY}</div>")
+    assert text.count(SENTENCES[0]) == 2  # "… to keep the old harbour open": words, no credit

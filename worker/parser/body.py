@@ -45,6 +45,11 @@ _BIO = re.compile(
     r"(?:writer|editor|reporter|correspondent|curator|contributor|journalist|columnist|author|"
     r"producer|critic|blogger|analyst)s?\b")
 MAX_BIO_CHARS = 300
+# An image's alt text this long describes it (shorter ones are names: "logo", "Ann Example").
+MIN_ALT_CHARS = 20
+MAX_CAPTION_CHARS = 400
+MAX_CREDIT_CHARS = 80
+_CREDIT_OPENERS = frozenset("(|[-–—©/:")
 
 
 def _prose(block: Block) -> float:
@@ -179,6 +184,7 @@ class Body:
 
 def extract_body(root: etree._Element) -> Body:
     """The article paragraphs, and how the container was found (cleans `root` in place)."""
+    captions = image_descriptions(root)
     clean_tree(root)
     body = root.find("body")
     scope = body if body is not None else root
@@ -191,8 +197,39 @@ def extract_body(root: etree._Element) -> Body:
     if not marked:
         before = _lead_in(blocks, inside, container)
         inside = densest_run(before + inside, lead=len(before))
-    kept = [b for b in _drop_orphan_headings(inside) if keep_block(b)]
+    kept = [b for b in _drop_orphan_headings(inside)
+            if keep_block(b) and not _repeats_image_text(b.text, captions)]
     return Body(_trim_fragments([b.text for b in kept]), bool(marked))
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTexts:
+    """The alt texts of a page's images long enough to describe them (casefolded), and
+    their lengths (a block is checked against each length once, not against each text)."""
+    texts: frozenset[str] = frozenset()
+    lengths: frozenset[int] = frozenset()
+
+
+def image_descriptions(root: etree._Element) -> ImageTexts:
+    found = {alt.casefold() for alt in (clean_line(img.get("alt") or "") for img in root.iter("img"))
+             if len(alt) >= MIN_ALT_CHARS}
+    return ImageTexts(frozenset(found), frozenset(map(len, found)))
+
+
+def _repeats_image_text(text: str, images: ImageTexts) -> bool:
+    """A line saying what an image's alt text says is the image's caption ("Typing on the
+    new keyboard"), maybe followed by its credit ("… (Image: NASA)", "… | © AP"). A
+    sentence that merely starts with the words of an alt text ("President Ann Example said
+    …") goes on with words, not with a credit."""
+    if not images.texts or len(text) > MAX_CAPTION_CHARS:
+        return False
+    folded = text.casefold()
+    for length in images.lengths:
+        if folded[:length] in images.texts:
+            rest = folded[length:].strip()
+            if not rest or (len(rest) <= MAX_CREDIT_CHARS and rest[0] in _CREDIT_OPENERS):
+                return True
+    return False
 
 
 def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
