@@ -104,3 +104,14 @@ class RecordingDispatcher:
     def enqueue(self, job: str, *args: object, countdown: float = 0.0) -> None:
         with self._lock:
             self.jobs.append((job, args, countdown))
+
+
+# A short story of sentence-length paragraphs, for parser tests that put furniture around it.
+STORY_SENTENCES = (
+    "The island council voted on Tuesday to keep the old harbour open through the winter.",
+    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
+    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
+    "Engineers now say the wall can hold for one more season if the moorings are moved.",
+    "The mail launch will sail twice a week instead of daily while the work is carried out.",
+    "A public meeting on the repair plans is set for the first Monday of the new year.",
+)

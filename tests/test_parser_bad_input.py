@@ -93,10 +93,11 @@ REPEAT = 8
          "text/html; charset=utf-8", "broken"),
         (b"<html><body><p>" + "\u0141\u00f3d\u017a, \u017c\u00f3\u0142\u0107 ".encode() * REPEAT
          + b"</p></body></html>", "text/html; charset=nonsense-42", "\u0141\u00f3d\u017a, \u017c\u00f3\u0142\u0107"),
-        pytest.param(b"<meta charset='utf-16'><p>" + b"declared utf-16, but ascii " * REPEAT + b"</p>", None,
-                     "declared utf-16, but ascii",
-                     marks=pytest.mark.xfail(strict=True, reason="HTML spec: a meta charset of utf-16 on "
-                                             "bytes means utf-8; the parser decodes them as UTF-16")),
+        # HTML spec: a meta charset of utf-16 on ASCII-compatible bytes means utf-8
+        (b"<meta charset='utf-16'><p>" + b"declared utf-16, but ascii " * REPEAT + b"</p>", None,
+         "declared utf-16, but ascii"),
+        (b"<p>" + "declared utf-16, but caf\u00e9 in utf-8 ".encode() * REPEAT + b"</p>",
+         "text/html; charset=utf-16le", "declared utf-16, but caf\u00e9 in utf-8"),
         ("<p>" + "text with lone surrogate \ud800 inside " * REPEAT + "</p>", None, "text with lone surrogate"),
         (b"<?xml version='1.0' encoding='latin-1'?><html><body><p>" + b"xml head caf\xe9 " * REPEAT
          + b"</p></body></html>", None, "xml head caf\u00e9"),

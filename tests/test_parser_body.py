@@ -154,3 +154,21 @@ def test_a_label_closing_the_body_is_dropped_but_not_inside_it():
              "The new schedule reads:", "Boats leave every twenty minutes at peak hours, hourly late."]
     assert _trim_fragments([*story, "You may also like this topic:"]) == story
     assert _trim_fragments([*story, "Contact:"]) == story
+
+
+def test_app_channel_and_paywall_prompts_are_furniture():
+    for line in (
+        "For the latest stories and breaking news updates download the Nationnews apps for iOS and Android.",
+        "¿Ya sabías que en Guatemala.com tenemos canal de Telegram? Únete desde tu celular.",
+        "Folgen Sie uns auf unserem Telegram-Kanal für die neuesten Nachrichten.",
+        "To view the full story, please subscribe to The Island Times.",
+        "If you’re seeing this message but you’re already a subscriber, you can log in for access.",
+        "We’d like to hear what you think about this or any of our articles. Here are some tips.",
+    ):
+        assert is_boilerplate_line(line), line
+    for line in (
+        "The council said islanders could download the ferry timetable from its website.",
+        "Fishermen said they would subscribe to the new insurance scheme if the harbour stayed open.",
+        "“We would like to hear the council explain the delay,” the fishermen’s union said.",
+    ):
+        assert not is_boilerplate_line(line), line

@@ -33,6 +33,17 @@ def test_bom_wins():
     assert TEXT in decode_html(data, "text/html; charset=iso-8859-1")
 
 
+def test_declared_utf16_over_ascii_compatible_bytes_is_not_trusted():
+    data = page('<meta charset="utf-16">').encode()
+    assert TEXT in decode_html(data)
+    assert TEXT in decode_html(data, "text/html; charset=UTF-16")
+
+
+def test_utf16_without_a_bom_is_read_when_declared():
+    data = page().encode("utf-16-le")
+    assert TEXT in decode_html(data, "text/html; charset=utf-16le")
+
+
 def test_undeclared_legacy_page_is_detected():
     text = "Ceci est une phrase française avec des accents: été, déjà, où, très, garçon. " * 20
     data = f"<html><body><p>{text}</p></body></html>".encode("cp1252")

@@ -4,19 +4,14 @@ names it; a one-sentence dek and a photo caption are not (small synthetic pages)
 
 from __future__ import annotations
 
+import helpers
+
 from worker.parser import parse_html
 from worker.parser.document import parse_tree
 from worker.parser.lede import find_lede, with_lede
 
 URL = "https://news.example.org/2024/05/01/story"
-SENTENCES = [
-    "The island council voted on Tuesday to keep the old harbour open through the winter.",
-    "Fishing boats and the mail launch will share the inner basin until the spring repairs.",
-    "Councillors had feared that storms would damage the breakwater before it was rebuilt.",
-    "Engineers now say the wall can hold for one more season if the moorings are moved.",
-    "The mail launch will sail twice a week instead of daily while the work is carried out.",
-    "A public meeting on the repair plans is set for the first Monday of the new year.",
-]
+SENTENCES = list(helpers.STORY_SENTENCES)
 STORY = "".join(f"<p>{s}</p>" for s in SENTENCES)
 LEDE = ("Ferries to the islands will run three times as often from June. "
         "Islanders won the earlier boats they had asked for since 2019.")
@@ -127,3 +122,49 @@ def test_no_lede_the_publishers_json_ld_article_body_leaves_out():
     html = page(f"<header><p>{LEDE}</p></header><article>{STORY}</article>"
                 f'<script type="application/ld+json">{ld}</script>', LEDE)
     assert LEDE not in parse_html(html, URL).text
+
+
+# --- a dek (standfirst, subtitle, summary) is a second headline, not the story's lede ---------
+
+
+def test_a_standfirst_named_as_such_is_not_a_lede():
+    for wrapper in ('<div class="article-standfirst"><p>{}</p></div>', '<p class="c-dek">{}</p>',
+                    '<div class="articleSubHeadline"><div><p>{}</p></div></div>',
+                    '<p class="summary">{}</p>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert LEDE not in parse_html(html, URL).text, wrapper
+
+
+def test_a_two_sentence_summary_in_a_heading_tag_is_not_a_lede():
+    html = page(f"<header><h1>Ferries</h1><h2>{LEDE}</h2></header><article>{STORY}</article>", LEDE)
+    assert LEDE not in parse_html(html, URL).text
+
+
+def test_a_lead_or_intro_named_as_such_is_still_the_lede():
+    for wrapper in ('<p class="article-lead">{}</p>', '<div class="intro"><p>{}</p></div>',
+                    '<div class="teaser-text"><p>{}</p></div>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert parse_html(html, URL).text.split("\n\n")[0] == LEDE, wrapper
+
+
+def test_a_dek_name_far_above_the_paragraph_says_nothing():
+    # A "summary" page region holding a whole story box: the name is not the paragraph's.
+    html = page(f'<div class="page-summary"><div><div><div class="x"><p>{LEDE}</p></div></div></div>'
+                f"</div><article>{STORY}</article>", LEDE)
+    assert parse_html(html, URL).text.split("\n\n")[0] == LEDE
+
+
+def test_a_dek_named_by_a_data_attribute_is_not_a_lede():
+    for wrapper in ('<div data-gu-name="standfirst"><p>{}</p></div>', '<p data-testid="dek">{}</p>'):
+        html = page(f"<header><h1>Ferries</h1>{wrapper.format(LEDE)}</header>"
+                    f"<article>{STORY}</article>", LEDE)
+        assert LEDE not in parse_html(html, URL).text, wrapper
+
+
+def test_a_teaser_marked_itemprop_description_is_still_the_lede():
+    html = page(f'<div class="article"><h3 itemprop="headline">Ferries</h3><div class="teaser-text" '
+                f'itemprop="description"><p>{LEDE}</p></div><div itemprop="articleBody">{STORY}</div></div>',
+                LEDE)
+    assert parse_html(html, URL).text.split("\n\n")[0] == LEDE

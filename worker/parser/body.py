@@ -35,6 +35,21 @@ LEAD_LINK_PENALTY = 0.5
 MAX_LABEL_CHARS = 60
 ARTICLE_SHARE = 0.6
 _SENTENCE_END = re.compile(r"[.!?…:;\"'”’»)]$")
+# A time of day or a year: the mark of a date line ("Monday, November 18, 2019, 04:05 pm").
+_STAMP = re.compile(r"\b\d{1,2}[:.]\d{2}\b|(?<!\d)(?:19|20)\d{2}(?!\d)")
+MAX_STAMP_CHARS = 80
+_FULL_STOP = re.compile(r"[.!?…]$")
+# "Ann Example is a staff writer for …", "Bo Sample is IGN's deal curator and …"
+_BIO = re.compile(
+    r"^[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3} is (?:a|an|the|our|\w+['’]s)\b[^.!?]{0,80}\b"
+    r"(?:writer|editor|reporter|correspondent|curator|contributor|journalist|columnist|author|"
+    r"producer|critic|blogger|analyst)s?\b")
+MAX_BIO_CHARS = 300
+# An image's alt text this long describes it (shorter ones are names: "logo", "Ann Example").
+MIN_ALT_CHARS = 20
+MAX_CAPTION_CHARS = 400
+MAX_CREDIT_CHARS = 80
+_CREDIT_OPENERS = frozenset("(|[-–—©/:")
 
 
 def _prose(block: Block) -> float:
@@ -169,6 +184,7 @@ class Body:
 
 def extract_body(root: etree._Element) -> Body:
     """The article paragraphs, and how the container was found (cleans `root` in place)."""
+    captions = image_descriptions(root)
     clean_tree(root)
     body = root.find("body")
     scope = body if body is not None else root
@@ -181,8 +197,39 @@ def extract_body(root: etree._Element) -> Body:
     if not marked:
         before = _lead_in(blocks, inside, container)
         inside = densest_run(before + inside, lead=len(before))
-    kept = [b for b in _drop_orphan_headings(inside) if keep_block(b)]
+    kept = [b for b in _drop_orphan_headings(inside)
+            if keep_block(b) and not _repeats_image_text(b.text, captions)]
     return Body(_trim_fragments([b.text for b in kept]), bool(marked))
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTexts:
+    """The alt texts of a page's images long enough to describe them (casefolded), and
+    their lengths (a block is checked against each length once, not against each text)."""
+    texts: frozenset[str] = frozenset()
+    lengths: frozenset[int] = frozenset()
+
+
+def image_descriptions(root: etree._Element) -> ImageTexts:
+    found = {alt.casefold() for alt in (clean_line(img.get("alt") or "") for img in root.iter("img"))
+             if len(alt) >= MIN_ALT_CHARS}
+    return ImageTexts(frozenset(found), frozenset(map(len, found)))
+
+
+def _repeats_image_text(text: str, images: ImageTexts) -> bool:
+    """A line saying what an image's alt text says is the image's caption ("Typing on the
+    new keyboard"), maybe followed by its credit ("… (Image: NASA)", "… | © AP"). A
+    sentence that merely starts with the words of an alt text ("President Ann Example said
+    …") goes on with words, not with a credit."""
+    if not images.texts or len(text) > MAX_CAPTION_CHARS:
+        return False
+    folded = text.casefold()
+    for length in images.lengths:
+        if folded[:length] in images.texts:
+            rest = folded[length:].strip()
+            if not rest or (len(rest) <= MAX_CREDIT_CHARS and rest[0] in _CREDIT_OPENERS):
+                return True
+    return False
 
 
 def _drop_orphan_headings(blocks: list[Block]) -> list[Block]:
@@ -259,20 +306,33 @@ def _with_lede(blocks: list[Block], start: int) -> int:
 
 
 def _trim_fragments(paragraphs: list[str]) -> list[str]:
-    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, and
-    labels that close it ("Contact:", "Sources:"): what they introduced was furniture."""
+    """Drop label-like fragments (bylines, dates, counters) at the edges of the body, the
+    date line under the headline, and labels that close it ("Contact:", "Sources:"): what
+    they introduced was furniture. (A dated line closing the body stays: it signs a quoted
+    post, "— Ann (@ann) November 18, 2019".)"""
     def fragment(text: str) -> bool:
         return len(text) < 40 and not _SENTENCE_END.search(text)
+
+    def stamp(text: str) -> bool:
+        # "3 de mayo de 2022 21:25 LA NACION", "Monday, November 18, 2019, 04:05 pm"
+        return (len(text) <= MAX_STAMP_CHARS and not _FULL_STOP.search(text)
+                and bool(_STAMP.search(text)))
 
     def label(text: str) -> bool:
         return len(text) <= MAX_LABEL_CHARS and text.endswith(":")
 
     start, end = 0, len(paragraphs)
-    while start < end and fragment(paragraphs[start]):
+    while start < end and (fragment(paragraphs[start]) or stamp(paragraphs[start])):
         start += 1
-    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])):
+    while end > start and (fragment(paragraphs[end - 1]) or label(paragraphs[end - 1])
+                           or _about_the_author(paragraphs[end - 1])):
         end -= 1
     return paragraphs[start:end]
+
+
+def _about_the_author(text: str) -> bool:
+    """The line about the writer closing a story: "Ann Example is a staff writer at …"."""
+    return len(text) <= MAX_BIO_CHARS and bool(_BIO.match(text))
 
 
 _ANY_TAG = re.compile(r"<[^>]*>?")

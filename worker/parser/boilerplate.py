@@ -56,6 +56,11 @@ _PROMO_ANYWHERE = re.compile(
     r"advertisers? (?:do(?:es)? not|don't) influence|"
     r"ikuti (?:kami|akun)\b.{0,40}\b(?:instagram|twitter|facebook|tiktok|youtube)|"
     r"saluran whatsapp|whatsapp channel|google news|"
+    # app, channel and paywall prompts
+    r"download (?:the|our)\b.{0,40}\bapps?\b|\btelegram(?:-kanal| channel)|canal de telegram|"
+    r"already (?:a )?subscriber|please (?:subscribe|log ?in|sign ?in)\b|"
+    r"\bwe(?:['’]d| would) (?:like|love) to hear (?:from you|what you think|your thoughts)|"
+    r"to (?:view|read|continue reading) (?:the|this) (?:full|entire|rest of the) (?:story|article)|"
     r"\((?:image|photo|foto|picture) ?(?:credit|:)[^)]*\)$|"
     r"^[^.!?]{0,80}\b(?:getty images|shutterstock|istock|ap photo|afp photo|reuters photo)\W*$|"
     # the news agency's closing credits ("Reporting by …; Editing by …"), a copyright line

@@ -22,20 +22,21 @@ _ALWAYS = frozenset(
 )
 # Page structure that is furniture unless it is (nearly) the whole page.
 _STRUCTURAL = frozenset("nav aside footer form header menu".split())
-# Names that mark furniture whatever else the class says ("comment-content" is a comment).
+# Names that mark furniture whatever else the class says ("comment-content" is a comment,
+# "caption-text" a caption, a "highlights" or "key-points" box repeats the story).
 _STRONG = re.compile(
     r"(?:^|[\s_-])(?:share|sharing|sharer|social|socials|sosmed|comments?|komentar|disqus|"
     r"related|recommend\w*|rekomendasi|terkait|newsletter|subscribe|subscription|promo|"
     r"advert\w*|ads|ad|adv|iklan|sponsor\w*|outbrain|taboola|mgid|cookies?|gdpr|consent|"
     r"login|signin|sign-in|baca-juga|bacajuga|lihat-juga|also-read|readalso|"
-    r"app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text|buy-box|buybox)"
+    r"caption|captions|highlights|key-points|takeaways|respond|replies|sharedaddy|jp-relatedposts|app-promo|whatsapp|wa-channel|sr-only|visually-hidden|screen-reader-text|buy-box|buybox)"
     # compounds written as one word: "sharebar", "newsletterbox", "commentlist"
     r"(?:box|bar|block|area|list|links?|signup|teaser|module)?(?:$|[\s_-])",
     re.IGNORECASE,
 )
 # Names that mark furniture unless the same name also says content ("entry-content-read-more").
 _WEAK = re.compile(
-    r"(?:^|[\s_-])(?:banner|sidebar|breadcrumbs?|popup|modal|video|player|gallery|caption|"
+    r"(?:^|[\s_-])(?:banner|sidebar|breadcrumbs?|popup|modal|video|player|gallery|"
     r"trending|popular|most-read|terpopuler|more-stories|read-more|nav|navbar|navigation|menu|"
     r"footer|masthead|toolbar|print|rating|tags|tag-list|topics|author-bio|bio|pagination|"
     r"pager|widget|follow|skip-link|jump-link|toc|table-of-contents|paywall)(?:$|[\s_-])",
@@ -49,8 +50,10 @@ _CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|isi|beri
 # for the block describe the page around it, not what the block is.
 _STATE = re.compile(r"^(?:no|hide|disable)[_-]?(?=[a-z])|^(?:has|with|without|is)[_-]", re.IGNORECASE)
 # The box about the author under a story ("m-author__description", "author-box"); a short
-# one is a byline, which is not body either, but metadata reads it before this cleaning.
-_AUTHOR_BOX = re.compile(r"(?:^|[_-])(?:author|autor|autorin)(?:$|[_-])", re.IGNORECASE)
+# one is a byline, which is not body either, nor is the "meta" line under a headline
+# (author, date, reading time): metadata reads them before this cleaning.
+_AUTHOR_BOX = re.compile(r"(?:^|[_-])(?:author|autor|autorin|byline|bylines|meta)(?:$|[_-])",
+                         re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ROLES = frozenset("navigation complementary banner contentinfo search dialog alert".split())
 # A furniture block holding more than this share of the page's text is the page.

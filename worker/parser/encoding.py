@@ -4,7 +4,8 @@ Order of trust: a byte-order mark (it cannot lie), then the HTTP charset, then
 a <meta> charset, each only if the bytes really decode with it; pages whose
 declarations lie fall back to strict UTF-8 and finally to charset-normalizer's
 detection. Declared Latin-1 over valid multi-byte UTF-8 is the classic lie that
-produces mojibake, so valid UTF-8 wins over a single-byte declaration.
+produces mojibake, so valid UTF-8 wins over a single-byte declaration; a declared
+UTF-16 or UTF-32 over bytes without a single zero byte is another lie (CJK soup).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ _META_CHARSET = re.compile(
 _XML_ENCODING = re.compile(rb"<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.IGNORECASE)
 # Single-byte charsets that servers declare by default whatever the page holds.
 _SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15"}
+# Codecs whose every character takes two or four bytes (codecs.lookup names).
+_WIDE = ("utf-16", "utf-32")
+_WIDE_SAMPLE = 4096
 
 
 def _codec(name: str | None) -> str | None:
@@ -62,13 +66,24 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
+def _believable(declared: str | None, data: bytes) -> str | None:
+    """The declared codec, or None when the bytes show it cannot be theirs: UTF-16 and
+    UTF-32 spell ASCII markup with zero bytes, so bytes without any are in an
+    ASCII-compatible encoding whatever the page says (the HTML standard reads a <meta>
+    naming utf-16 as utf-8)."""
+    if declared and declared.startswith(_WIDE) and b"\x00" not in data[:_WIDE_SAMPLE]:
+        return None
+    return declared
+
+
 def decode_html(data: bytes, content_type: str | None = None) -> str:
     """Decode a page to text, never raising and never returning mojibake knowingly."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(codec, errors="replace")
     utf8 = _strict(data, "utf-8")
-    for declared in (charset_from_content_type(content_type), _declared_in_document(data[:8192])):
+    for named in (charset_from_content_type(content_type), _declared_in_document(data[:8192])):
+        declared = _believable(named, data)
         if not declared:
             continue
         if declared in _SINGLE_BYTE and utf8 is not None and not data.isascii():
@@ -81,6 +96,10 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
             return text
     if utf8 is not None:
         return utf8
+    return _detected(data)
+
+
+def _detected(data: bytes) -> str:
     # Detect on the text, not the markup: tags are ASCII and only dilute the evidence.
     sample = re.sub(rb"<[^>]{0,500}>", b" ", data[:200_000])
     results = list(from_bytes(sample))

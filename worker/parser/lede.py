@@ -14,6 +14,7 @@ import re
 from lxml import etree
 
 from .blocks import BLOCK_TAGS
+from .dek import is_dek
 from .text import clean_line
 
 # A description shorter than this is a slogan or a site blurb, too short to recognise.
@@ -75,6 +76,8 @@ def _block_of(el: etree._Element) -> etree._Element | None:
 
 
 def _as_lede(block: etree._Element, prefix: str, wanted_chars: int) -> str | None:
+    if is_dek(block):
+        return None
     text = clean_line(" ".join(block.itertext()))
     if not text.startswith(prefix) or not _SECOND_SENTENCE.search(text):
         return None

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ MIN_MERGE_SHARE = 0.5
 # larger than this the second opinion is skipped, because its time grows with the tree
 # (20 MB of tags took it 10 s) and such a page is junk, not a story we failed to read.
 SECOND_OPINION_MAX_ELEMENTS = 15_000
+# A breadcrumb trail before a repeated headline: a few short section names.
+MAX_TRAIL_CHARS = 60
+_SENTENCE_END = re.compile(r"[.!?…]$")
 
 
 def main_text(root: etree._Element, html: str, url: str, json_ld: list[dict[str, Any]], title: str = "",
@@ -108,7 +112,15 @@ def _chars(paragraphs: list[str]) -> int:
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:
     """The headline repeated as a first line (other extractors keep it, some pages set it
-    twice) is Article.title, not body."""
-    if paragraphs and title and paragraphs[0].strip().casefold() == title.strip().casefold():
+    twice) is Article.title, not body; so is a breadcrumb trail that ends with it
+    ("Home Climate <headline>")."""
+    if not paragraphs or not title.strip():
+        return paragraphs
+    first, wanted = paragraphs[0].strip().casefold(), title.strip().casefold()
+    if first == wanted:
+        return paragraphs[1:]
+    trail = first[: -len(wanted)]
+    if (first.endswith(wanted) and len(trail) <= MAX_TRAIL_CHARS
+            and not _SENTENCE_END.search(trail.strip())):
         return paragraphs[1:]
     return paragraphs
