@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from servers import HTTPServer, _QuietServer, free_port, wait_for
+from servers import HTTPServer, _QuietServer, free_port, serve_in_background, stop_serving, wait_for
 
 # ------------------------------------------------------------------------------ moments
 
@@ -360,8 +360,7 @@ class SlowWebhookReceiver:
                 owner._handle(self, body)
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_background(self._server)
         return self
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
@@ -395,8 +394,7 @@ class SlowWebhookReceiver:
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_serving(self._server)
 
 
 class SlowSMTPReceiver:

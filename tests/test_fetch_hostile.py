@@ -16,6 +16,7 @@ from socketserver import BaseRequestHandler, ThreadingTCPServer
 
 import pytest
 from helpers import loopback_fetcher
+from servers import serve_in_background, stop_serving
 
 from worker.fetch import FetchError
 
@@ -40,15 +41,13 @@ class RawServer:
 
         ThreadingTCPServer.allow_reuse_address = True
         self._server = ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_background(self._server)
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_serving(self._server)
 
 
 @pytest.fixture
@@ -126,10 +125,16 @@ def test_huge_chunked_body_cut_off(raw_server) -> None:
     assert caught.value.reason == f"body over {2 * MiB} bytes"
 
 
+# A dripping server sends a byte every DRIP_PACE seconds: each read gets a byte well within the
+# socket timeout, so only the fetch's wall-clock deadline (DRIP_TIMEOUT, a few paces) can end it.
+DRIP_PACE = 0.1
+DRIP_TIMEOUT = 4 * DRIP_PACE
+
+
 def drip(sock: socket.socket, data: bytes) -> None:
     for byte in data:
         sock.sendall(bytes([byte]))
-        time.sleep(1.0)  # the hostile server's pace, not test synchronisation
+        time.sleep(DRIP_PACE)  # the hostile server's pace, not test synchronisation
 
 
 @pytest.mark.timeout(20)
@@ -139,7 +144,7 @@ def test_body_drip_cut_off_by_wall_clock(raw_server) -> None:
         drip(sock, b"<" * 1000)
 
     server = raw_server(script)
-    with loopback_fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+    with loopback_fetcher(fetch_timeout=DRIP_TIMEOUT) as f, pytest.raises(FetchError) as caught:
         f.get(server.url())
     assert caught.value.reason == "timeout"
 
@@ -147,7 +152,7 @@ def test_body_drip_cut_off_by_wall_clock(raw_server) -> None:
 @pytest.mark.timeout(20)
 def test_status_line_drip_cut_off_by_wall_clock(raw_server) -> None:
     server = raw_server(lambda sock: drip(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
-    with loopback_fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+    with loopback_fetcher(fetch_timeout=DRIP_TIMEOUT) as f, pytest.raises(FetchError) as caught:
         f.get(server.url())
     assert caught.value.reason == "timeout"
 
@@ -159,7 +164,7 @@ def test_header_drip_cut_off_by_wall_clock(raw_server) -> None:
         drip(sock, b"X-Slow: " + b"z" * 100)
 
     server = raw_server(script)
-    with loopback_fetcher(fetch_timeout=2.0) as f, pytest.raises(FetchError) as caught:
+    with loopback_fetcher(fetch_timeout=DRIP_TIMEOUT) as f, pytest.raises(FetchError) as caught:
         f.get(server.url())
     assert caught.value.reason == "timeout"
 
@@ -169,7 +174,7 @@ def test_silent_server_times_out(raw_server) -> None:
     release = threading.Event()
     server = raw_server(lambda sock: release.wait(15))
     try:
-        with loopback_fetcher(fetch_timeout=1.0) as f, pytest.raises(FetchError) as caught:
+        with loopback_fetcher(fetch_timeout=DRIP_TIMEOUT) as f, pytest.raises(FetchError) as caught:
             f.get(server.url())
     finally:
         release.set()
@@ -189,7 +194,7 @@ def test_fetcher_still_works_after_a_timeout(raw_server) -> None:
             sock.sendall(head("200 OK", "Content-Length: 2") + b"ok")
 
     server = raw_server(script)
-    with loopback_fetcher(fetch_timeout=2.0) as f:
+    with loopback_fetcher(fetch_timeout=DRIP_TIMEOUT) as f:
         with pytest.raises(FetchError, match="timeout"):
             f.get(server.url())
         assert f.get(server.url()).body == b"ok"

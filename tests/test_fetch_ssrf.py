@@ -7,12 +7,11 @@ tripwire fails the test if anything tried to leave 127.0.0.0/8 anyway.
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import loopback_fetcher
-from servers import HTTPServer
+from servers import HTTPServer, serve_in_background, stop_serving
 
 import worker.fetch.client as client_module
 from worker.fetch import Fetcher, FetchError, blocked_reason
@@ -171,15 +170,13 @@ class PublicLookingServer:
 
         self.location = location
         self._server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_background(self._server)
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.2:{self._server.server_address[1]}{path}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_serving(self._server)
 
 
 @pytest.fixture
