@@ -193,6 +193,24 @@ def stop_serving(server: socketserver.BaseServer) -> None:
     server.server_close()
 
 
+class BackgroundServer:
+    """Base of the test servers built on a socketserver: `serve` starts it, `url` names it,
+    `stop` ends it."""
+
+    _server: socketserver.TCPServer
+
+    def serve(self, server: socketserver.TCPServer) -> None:
+        self._server = server
+        serve_in_background(server)
+
+    def url(self, path: str = "/") -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def stop(self) -> None:
+        stop_serving(self._server)
+
+
 def free_port() -> int:
     import socket
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import loopback_fetcher
-from servers import HTTPServer, serve_in_background, stop_serving
+from servers import BackgroundServer, HTTPServer
 
 import worker.fetch.client as client_module
 from worker.fetch import Fetcher, FetchError, blocked_reason
@@ -148,7 +148,7 @@ def test_connection_goes_to_the_resolved_address_with_the_host_header_kept(serve
 # --------------------------------------------------------------------------- redirects
 
 
-class PublicLookingServer:
+class PublicLookingServer(BackgroundServer):
     """A server on 127.0.0.2, which the tests below let the policy treat as public."""
 
     def __init__(self, location: str) -> None:
@@ -169,14 +169,7 @@ class PublicLookingServer:
                 self.end_headers()
 
         self.location = location
-        self._server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
-        serve_in_background(self._server)
-
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.2:{self._server.server_address[1]}{path}"
-
-    def stop(self) -> None:
-        stop_serving(self._server)
+        self.serve(ThreadingHTTPServer(("127.0.0.2", 0), Handler))
 
 
 @pytest.fixture
