@@ -32,9 +32,10 @@ def loopback_tripwire():
 # --------------------------------------------------------------- markers, applied from what a test uses
 #
 # `pytest -m pure` (`make test-fast`) is the pure suite: every test marked neither services,
-# subprocess, browser nor chaos. A test is marked from the fixtures in its closure and the names
-# its code (and the code of those fixtures) refers to, so a new test is marked without anyone
-# remembering to. A fixture that reaches a service only for some of its params
+# subprocess, browser, chaos nor corpus (corpus-wide quality floors, marked by hand: they need
+# no service, only time). The full `pytest` (`make test`) runs them all. A test is marked from
+# the fixtures in its closure and the names its code (and the code of those fixtures) refers to,
+# so a new test is marked without anyone remembering to. A fixture that reaches a service only for some of its params
 # (`request.getfixturevalue("redis_url")`) marks those params itself:
 # `pytest.param("redis", marks=pytest.mark.services)`; the service fixtures below refuse to run
 # for a test that is not marked, so a miss shows up at once.
@@ -55,7 +56,7 @@ MARKED_BY_NAME = {
 }
 
 
-IMPURE = ("services", "subprocess", "browser", "chaos")
+IMPURE = ("services", "subprocess", "browser", "chaos", "corpus")
 
 
 def _names_in(function: object) -> set[str]:

@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from servers import HTTPServer, _QuietServer, free_port, wait_for
+from servers import BackgroundServer, HTTPServer, _QuietServer, free_port, wait_for
 
 # ------------------------------------------------------------------------------ moments
 
@@ -335,7 +335,7 @@ def article_number(text: str) -> int | None:
 # ------------------------------------------------------------------------------ receivers
 
 
-class SlowWebhookReceiver:
+class SlowWebhookReceiver(BackgroundServer):
     """A webhook endpoint that takes `delay` seconds per alert and audits what it answers."""
 
     def __init__(self, audit: DeliveryAudit, moments: Moments, rng: random.Random,
@@ -359,9 +359,7 @@ class SlowWebhookReceiver:
                 body = self.rfile.read(length) if length else b""
                 owner._handle(self, body)
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(_QuietServer(("127.0.0.1", 0), Handler))
         return self
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
@@ -392,11 +390,7 @@ class SlowWebhookReceiver:
                 self.in_flight -= 1
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return super().url(path)
 
 
 class SlowSMTPReceiver:

@@ -50,6 +50,14 @@ def run_newswatch(args: list[str], env: dict[str, str], cwd: Path,
     )
 
 
+# --------------------------------------------------------------- assertions
+
+def attributes(obj: object, expected: dict[str, object]) -> dict[str, object]:
+    """The attributes of `obj` named by the keys of `expected`, to compare with it in one
+    assert (a failure shows every field that differs)."""
+    return {name: getattr(obj, name) for name in expected}
+
+
 # --------------------------------------------------------------- fetching
 
 def fetch_response(body: bytes, url: str = "https://news.example/feed", content_type: str | None = None,

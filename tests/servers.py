@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socketserver
 import threading
 import time
 from collections.abc import Callable
@@ -74,9 +75,7 @@ class HTTPServer:
             do_GET = do_POST = do_HEAD = _serve  # noqa: N815 - http.server dispatches on these names
 
         self._server = _QuietServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        serve_in_background(self._server)
         return self
 
     @property
@@ -91,8 +90,7 @@ class HTTPServer:
 
     def stop(self) -> None:
         if hasattr(self, "_server"):
-            self._server.shutdown()
-            self._server.server_close()
+            stop_serving(self._server)
 
 
 @dataclass
@@ -174,6 +172,43 @@ class SMTPServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+# How often serve_forever looks for a shutdown request: stop() waits up to this long. The
+# socketserver default (0.5 s) added half a second to every test that stops a server.
+SHUTDOWN_POLL_INTERVAL = 0.01
+
+
+def serve_in_background(server: socketserver.BaseServer) -> None:
+    """Serve `server` from a daemon thread (and each connection from a daemon thread)."""
+    if isinstance(server, socketserver.ThreadingMixIn):
+        server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_INTERVAL},
+                     daemon=True).start()
+
+
+def stop_serving(server: socketserver.BaseServer) -> None:
+    """Stop a server started with `serve_in_background` and close its socket."""
+    server.shutdown()
+    server.server_close()
+
+
+class BackgroundServer:
+    """Base of the test servers built on a socketserver: `serve` starts it, `url` names it,
+    `stop` ends it."""
+
+    _server: socketserver.TCPServer
+
+    def serve(self, server: socketserver.TCPServer) -> None:
+        self._server = server
+        serve_in_background(server)
+
+    def url(self, path: str = "/") -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+    def stop(self) -> None:
+        stop_serving(self._server)
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ import shutil
 import ssl
 import subprocess
 from email.message import EmailMessage
+from typing import Any
 
 import helpers
 import pytest
@@ -18,7 +19,7 @@ from servers import SMTPServer, free_port, wait_for
 from worker.alerts import build_sender, channel_option_problems
 from worker.alerts.email import EmailSender, message_id, parse_smtp_url
 from worker.alerts.render import digest_id
-from worker.models import Channel
+from worker.models import Alert, Channel, DeliveryResult
 
 PASSWORD = "p@ss:w0rd/secret"
 PASSWORD_IN_URL = "p%40ss%3Aw0rd%2Fsecret"
@@ -42,6 +43,20 @@ def email_sender(smtp_url: str, **options: object) -> EmailSender:
     sender = build_sender(channel)
     assert isinstance(sender, EmailSender)
     return sender
+
+
+def send_through(url: str, alert: Alert | None = None, **server_options: Any) -> tuple[DeliveryResult, SMTPServer]:
+    """Start an SMTPServer with `server_options`, send `alert` (the sample one by default) to
+    `url` ("{port}" is the server's) and stop the server, after the email arrived if it was
+    accepted. Returns the send's result and the stopped server, for what it saw."""
+    server = SMTPServer(**server_options).start()
+    try:
+        result = email_sender(url.format(port=server.port)).send(alert or make_alert())
+        if result.ok:
+            wait_for(lambda: server.envelopes, timeout=10, what="the email")
+    finally:
+        server.stop()
+    return result, server
 
 
 def parts(message: EmailMessage) -> dict[str, str]:
@@ -140,14 +155,10 @@ def test_message_id_of_unusual_alert_ids_is_still_valid():
 
 
 def test_header_injection_through_the_title_adds_no_header():
-    server = SMTPServer().start()
-    try:
-        evil = "Ceasefire holds\r\nBcc: victim@example.org\r\nX-Evil: 1"
-        result = email_sender(f"smtp://127.0.0.1:{server.port}").send(make_alert(title=evil))
-        assert result.ok, result.detail
-        (envelope,) = wait_for(lambda: server.envelopes, timeout=10, what="the email")
-    finally:
-        server.stop()
+    evil = "Ceasefire holds\r\nBcc: victim@example.org\r\nX-Evil: 1"
+    result, server = send_through("smtp://127.0.0.1:{port}", make_alert(title=evil))
+    assert result.ok, result.detail
+    (envelope,) = server.envelopes
     message = envelope.message
     for part in message.walk():
         assert "Bcc" not in part and "X-Evil" not in part
@@ -214,12 +225,8 @@ def test_digest_is_one_email_grouped_by_topic(smtp):
 
 
 def test_password_is_never_sent_without_starttls():
-    server = SMTPServer(password=PASSWORD, auth_require_tls=False).start()
-    try:
-        sender = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}")
-        result = sender.send(make_alert())
-    finally:
-        server.stop()
+    result, server = send_through(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{{port}}",
+                                  password=PASSWORD, auth_require_tls=False)
     assert not result.ok and result.permanent
     assert "STARTTLS" in result.detail
     assert PASSWORD not in result.detail and PASSWORD_IN_URL not in result.detail
@@ -228,13 +235,9 @@ def test_password_is_never_sent_without_starttls():
 
 
 def test_starttls_then_login(trusted):
-    server = SMTPServer(tls_context=trusted, password=PASSWORD).start()
-    try:
-        result = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
-        assert result.ok, result.detail
-        wait_for(lambda: server.envelopes, timeout=10, what="the email")
-    finally:
-        server.stop()
+    result, server = send_through(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{{port}}",
+                                  tls_context=trusted, password=PASSWORD)
+    assert result.ok, result.detail
     assert server.logins == [("desk", PASSWORD, True)]
 
 
@@ -258,22 +261,15 @@ class _Accept:
 
 def test_smtps_implicit_tls(trusted):
     # aiosmtpd only counts STARTTLS as TLS for AUTH; this connection is TLS from the first byte.
-    server = SMTPServer(ssl_context=trusted, password=PASSWORD, auth_require_tls=False).start()
-    try:
-        result = email_sender(f"smtps://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
-        assert result.ok, result.detail
-        wait_for(lambda: server.envelopes, timeout=10, what="the email")
-    finally:
-        server.stop()
+    result, server = send_through(f"smtps://desk:{PASSWORD_IN_URL}@127.0.0.1:{{port}}",
+                                  ssl_context=trusted, password=PASSWORD, auth_require_tls=False)
+    assert result.ok, result.detail
     assert server.logins == [("desk", PASSWORD, True)]
 
 
 def test_wrong_password_is_permanent_and_not_echoed(trusted):
-    server = SMTPServer(tls_context=trusted, password=PASSWORD).start()
-    try:
-        result = email_sender(f"smtp://desk:wrong-{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
-    finally:
-        server.stop()
+    result, _ = send_through(f"smtp://desk:wrong-{PASSWORD_IN_URL}@127.0.0.1:{{port}}",
+                             tls_context=trusted, password=PASSWORD)
     assert not result.ok and result.permanent
     assert "authentication failed" in result.detail
     assert "wrong-" not in result.detail and "w0rd" not in result.detail
@@ -283,11 +279,8 @@ def test_untrusted_certificate_is_refused(certificate):
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = SMTPServer(tls_context=context, password=PASSWORD).start()  # client does not trust it
-    try:
-        result = email_sender(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{server.port}").send(make_alert())
-    finally:
-        server.stop()
+    result, server = send_through(f"smtp://desk:{PASSWORD_IN_URL}@127.0.0.1:{{port}}",
+                                  tls_context=context, password=PASSWORD)  # the client does not trust it
     assert not result.ok and "TLS" in result.detail
     assert server.logins == []
 
@@ -305,11 +298,7 @@ def test_connection_refused_is_retryable():
     ("answer", "permanent"), [("550 5.1.1 no such user", True), ("451 4.3.0 try again later", False)]
 )
 def test_refused_recipients(answer, permanent):
-    server = SMTPServer(rcpt_answer=answer).start()
-    try:
-        result = email_sender(f"smtp://127.0.0.1:{server.port}").send(make_alert())
-    finally:
-        server.stop()
+    result, _ = send_through("smtp://127.0.0.1:{port}", rcpt_answer=answer)
     assert not result.ok and result.permanent is permanent
     assert answer[:3] in result.detail
 

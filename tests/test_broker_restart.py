@@ -4,6 +4,7 @@ one-line-per-outage log, against brokers of the test's own."""
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def private_rabbitmq(tmp_path):
     yield from private_server(PrivateRabbitMQ, tmp_path / "rabbitmq", installed)
 
 
+TICK_DONE = re.compile(r"Task newswatch\.tick\[[^\]]+\] succeeded")  # Celery's own log line
 PUBLISH_HELD_DELIVERY = """
 import worker.tasks
 from worker.app import app
@@ -83,8 +85,8 @@ settings: {{redis_url: "{private_redis.url}", allow_private_networks: true, tick
             wait_for(lambda name=name: "task=broker status=back" in processes.log(name), timeout=60,
                      what=f"{name} to reconnect")
         back_at = processes.log("worker").index("task=broker status=back")
-        # Work goes on: beat's ticks reach the worker again.
-        wait_for(lambda: "newswatch.tick" in processes.log("worker")[back_at:], timeout=30,
+        # Work goes on: beat's ticks reach the worker again, and run.
+        wait_for(lambda: TICK_DONE.search(processes.log("worker")[back_at:]), timeout=30,
                  what="a tick after the restart")
         assert worker.poll() is None and beat.poll() is None, "a process exited"
         for name in ("worker", "beat"):

@@ -1,7 +1,7 @@
 """Chaos: nothing lost, nothing doubled, whatever dies and whenever (issue 11).
 
 One feed of 20 matching articles (`full_text: true`, slow pages, ETag/Last-Modified),
-two slow channels (a webhook receiver and an SMTP server, 1-3 s per alert), and the
+two slow channels (a webhook receiver and an SMTP server, 0.5-1.5 s per alert), and the
 processes an operator runs: real `celery -A worker.app worker` and `beat` on a private
 redis-server with AOF, or `newswatch run` in embedded mode. The worker's process tree
 is SIGKILLed several times at random moments, restarted each time, and then left to
@@ -65,16 +65,19 @@ ARTICLES = 20
 KILLS = int(os.environ.get("CHAOS_KILLS", "3"))
 REDIS_RESTARTS = int(os.environ.get("CHAOS_REDIS_RESTARTS", "2"))
 REDIS_OUTAGE = (2.0, 8.0)  # seconds Redis stays down
+RESTARTS_ALONE = 2  # Redis restarts in test_worker_and_beat_outlive_redis_restarts
 SOURCE_ID = "chaos-news"
 REDELIVERY_AFTER = 10.0
 # How long a round waits for its moment before it kills anyway; how long the end may take.
 MOMENT_WAIT = 20.0
 SETTLE_TIMEOUT = 150.0
+# Seconds a slow receiver (webhook, SMTP) holds each alert before it answers.
+RECEIVER_DELAY = (0.5, 1.5)
 # Seconds between a moment and the kill, per kind: a page is held 0.1-0.4 s, a parse
 # takes milliseconds, store writes follow each other within milliseconds, a receiver
-# holds an alert at least 1 s.
+# holds an alert at least RECEIVER_DELAY[0].
 KILL_DELAY = {"fetch": (0.0, 0.1), "parse": (0.005, 0.06), "ledger": (0.0, 0.01),
-              "send": (0.0, 0.9), None: (0.0, 0.0)}
+              "send": (0.0, 0.9 * RECEIVER_DELAY[0]), None: (0.0, 0.0)}
 ERROR_LINE = re.compile(r"CRITICAL|ERROR/|^\w+(Error|Exception):")
 TICK_DONE = re.compile(r"Task newswatch\.tick\[[^\]]+\] succeeded")  # Celery's own log line
 POLL_LINE = re.compile(rf"task=poll_source source={SOURCE_ID} status=(ok|not_modified)\b.*")
@@ -101,8 +104,10 @@ class ChaosRig:
         # (this rng: which moments, how long after) replays the same numbers however the
         # threads interleave; where a kill lands still depends on timing.
         self.site = ChaosNewsSite(self.moments, random.Random(seed + 1), ARTICLES)
-        self.webhook = SlowWebhookReceiver(self.audit, self.moments, random.Random(seed + 2)).start()
-        self.smtp = SlowSMTPReceiver(self.audit, self.moments, random.Random(seed + 3)).start()
+        self.webhook = SlowWebhookReceiver(self.audit, self.moments, random.Random(seed + 2),
+                                           delay=RECEIVER_DELAY).start()
+        self.smtp = SlowSMTPReceiver(self.audit, self.moments, random.Random(seed + 3),
+                                     delay=RECEIVER_DELAY).start()
         self.redis: PrivateRedis | None = None
         self.watch: StoreWriteWatch | None = None
         if distributed:
@@ -117,6 +122,10 @@ class ChaosRig:
             redis_url=self.redis.url if self.redis else "",
             retry={"backoff": "1s", "max_backoff": "2s", "max_age": "1h"},
             tick_every="1s", redelivery_after=f"{REDELIVERY_AFTER:g}s", fetch_timeout="5s",
+            # Every page of the first poll is fetched (not only the newest 3, as for a new
+            # source's backlog), so the first round's fetch and parse moments (up to the 8th
+            # page) happen: otherwise it waits MOMENT_WAIT and kills an idle worker.
+            backlog_pages=ARTICLES,
             # A fetch killed mid-way keeps its politeness slot until the slot's lease ends:
             # room for a few dead ones, so recovery is not throttled by the dead.
             per_host_interval="100ms", per_host_concurrency=4,
@@ -377,7 +386,7 @@ def test_embedded_run_killed_at_random_moments_alerts_exactly_once(rig):
 
 
 def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
-    """The Redis restart of issue 11 on its own, three times over. A worker and beat poll
+    """The Redis restart of issue 11 on its own, twice over. A worker and beat poll
     a feed that takes 4 s to answer, so a poll task is in flight (unacknowledged, as
     acks_late leaves it) while the consumer waits on Redis for more work; Redis gets
     SIGTERM, stays down 2 s and starts again on the same port and dir. Worker and beat
@@ -420,7 +429,7 @@ def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
 
     try:
         wait_for(lambda: " ready." in processes.log("worker"), timeout=60, what="the worker to be connected")
-        for restart in range(1, 4):
+        for restart in range(1, RESTARTS_ALONE + 1):
             in_flight.clear()
             wait_for(lambda: (alive(), in_flight.is_set())[1], timeout=60, what="a poll in flight")
             time.sleep(0.5)  # the fetch has begun (a delay before the fault, not a synchronisation)
@@ -439,8 +448,8 @@ def test_worker_and_beat_outlive_redis_restarts(tmp_path, celery_bin):
         alive()
         for name in ("worker", "beat"):  # one line when the broker goes, one when it is back
             log = processes.log(name)
-            assert log.count("task=broker status=lost") == 3, log
-            assert log.count("task=broker status=back") == 3, log
+            assert log.count("task=broker status=lost") == RESTARTS_ALONE, log
+            assert log.count("task=broker status=back") == RESTARTS_ALONE, log
     finally:
         codes = processes.stop_all()
         redis_server.close()

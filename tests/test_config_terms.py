@@ -17,6 +17,13 @@ def write(tmp_path, text: str):
     return path
 
 
+def topic_with_terms(tmp_path, terms: str, query: str):
+    """A config of these `terms:` entries (from line 3) and one topic `t` with this query
+    (its `query:` the line after the last entry + 2)."""
+    entries = textwrap.indent(textwrap.dedent(terms).strip("\n") + "\n", "  ")
+    return write(tmp_path, f"\nterms:\n{entries}topics:\n  - id: t\n    query: '{query}'\n")
+
+
 def problems(path) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -64,31 +71,21 @@ def test_title_applies_to_every_term_of_a_list():
 
 
 def test_unknown_list_in_a_query_is_an_error_with_its_position(tmp_path):
-    path = write(tmp_path, """
-        terms:
-          known: [a]
-        topics:
-          - id: t
-            query: 'karabakh OR @nope'
-    """)
+    path = topic_with_terms(tmp_path, "known: [a]", "karabakh OR @nope")
     (problem,) = problems(path)
     assert problem.startswith(f"{path}:6: topics[0].query: position 12:"), problem
     assert "unknown list '@nope'" in problem and "@known" in problem
 
 
 def test_unknown_list_inside_a_list_and_cycles_are_errors_where_written(tmp_path):
-    path = write(tmp_path, """
-        terms:
-          first: [a, "@second"]
-          second:
-            - b
-            - "@first"
-          lonely: [c, "@missing"]
-          bad: [ok, "x*y"]
-        topics:
-          - id: t
-            query: '@first OR @lonely OR @bad'
-    """)
+    path = topic_with_terms(tmp_path, """
+        first: [a, "@second"]
+        second:
+          - b
+          - "@first"
+        lonely: [c, "@missing"]
+        bad: [ok, "x*y"]
+    """, "@first OR @lonely OR @bad")
     found = problems(path)
     assert f"{path}:6: terms.second[1]: '@first' makes a cycle: @first -> @second -> @first" in found
     assert f"{path}:7: terms.lonely[1]: no term list '@missing'" in found
@@ -98,16 +95,12 @@ def test_unknown_list_inside_a_list_and_cycles_are_errors_where_written(tmp_path
 
 
 def test_self_reference_and_bad_shapes(tmp_path):
-    path = write(tmp_path, """
-        terms:
-          me: [x, "@me"]
-          empty: []
-          nested: [[a, b]]
-          "bad name!": [a]
-        topics:
-          - id: t
-            query: '@me'
-    """)
+    path = topic_with_terms(tmp_path, """
+        me: [x, "@me"]
+        empty: []
+        nested: [[a, b]]
+        "bad name!": [a]
+    """, "@me")
     found = problems(path)
     assert f"{path}:3: terms.me[1]: '@me' makes a cycle: @me -> @me" in found
     assert f"{path}:4: terms.empty: must be a non-empty list of terms" in found

@@ -77,6 +77,13 @@ def one_story_site(feeds: int = 1) -> tuple[HTTPServer, list[dict]]:
     return site, sources
 
 
+def wait_until_sent(redis_url: str, count: int) -> None:
+    """Wait until the ledger in Redis counts `count` deliveries sent."""
+    store = redis.Redis.from_url(redis_url)
+    wait_for(lambda: int(store.hget("newswatch:deliveries:counts", "sent") or 0) == count,
+             timeout=30, what=f"{count} deliveries sent")
+
+
 def test_killed_worker_delivery_runs_again_exactly_once(tmp_path, smtp, redis_url, celery):
     site, sources = one_story_site()
     receiver = HoldingReceiver(hold_first=True).start()
@@ -95,9 +102,7 @@ def test_killed_worker_delivery_runs_again_exactly_once(tmp_path, smtp, redis_ur
         wait_for(lambda: answered(receiver), timeout=90, what="the redelivered webhook")
         wait_for(lambda: smtp.messages, timeout=30, what="the email")
         # the ledger must say sent, and nothing may be pending any more
-        store = redis.Redis.from_url(redis_url)
-        wait_for(lambda: int(store.hget("newswatch:deliveries:counts", "sent") or 0) == 2,
-                 timeout=30, what="both deliveries sent")
+        wait_until_sent(redis_url, 2)
     finally:
         run.stop_all()
         site.stop()
@@ -125,8 +130,7 @@ def test_two_workers_racing_on_the_same_article_alert_once(tmp_path, smtp, redis
             return len(states) == 4 and all(json.loads(v)["last_status"] for v in states.values())
 
         wait_for(all_polled, timeout=60, what="all four feeds polled")
-        wait_for(lambda: int(store.hget("newswatch:deliveries:counts", "sent") or 0) == 2,
-                 timeout=30, what="both deliveries sent")
+        wait_until_sent(redis_url, 2)
     finally:
         run.stop_all()
         site.stop()

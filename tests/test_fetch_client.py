@@ -237,10 +237,10 @@ def test_waiting_for_the_host_slot_does_not_eat_the_request_timeout(server) -> N
 
     from worker.fetch import InProcessHostLimiter
 
-    # Three requests to one host, 0.8 s apart by politeness, with a 0.5 s time budget each:
-    # the last one queues 1.6 s, longer than its budget, and must still succeed.
-    limiter = InProcessHostLimiter(min_interval=0.8, max_concurrent=1)
-    settings = Settings(allow_private_networks=True, fetch_timeout=0.5)
+    # Three requests to one host, 0.4 s apart by politeness, with a 0.3 s time budget each:
+    # the second queues 0.4 s and the last 0.8 s, longer than their budget, and must succeed.
+    limiter = InProcessHostLimiter(min_interval=0.4, max_concurrent=1)
+    settings = Settings(allow_private_networks=True, fetch_timeout=0.3)
     results: list[object] = []
     with Fetcher(settings, limiter=limiter) as fetcher:
 

@@ -7,12 +7,11 @@ tripwire fails the test if anything tried to leave 127.0.0.0/8 anyway.
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import loopback_fetcher
-from servers import HTTPServer
+from servers import BackgroundServer, HTTPServer
 
 import worker.fetch.client as client_module
 from worker.fetch import Fetcher, FetchError, blocked_reason
@@ -149,7 +148,7 @@ def test_connection_goes_to_the_resolved_address_with_the_host_header_kept(serve
 # --------------------------------------------------------------------------- redirects
 
 
-class PublicLookingServer:
+class PublicLookingServer(BackgroundServer):
     """A server on 127.0.0.2, which the tests below let the policy treat as public."""
 
     def __init__(self, location: str) -> None:
@@ -170,16 +169,7 @@ class PublicLookingServer:
                 self.end_headers()
 
         self.location = location
-        self._server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.2:{self._server.server_address[1]}{path}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.serve(ThreadingHTTPServer(("127.0.0.2", 0), Handler))
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from helpers import loopback_fetcher
+from servers import serve_in_background, stop_serving
 
 from worker.fetch import Fetcher, FetchError
 
@@ -53,11 +53,9 @@ def https_server(certificate):
     context.sni_callback = lambda sock, name, ctx: seen["sni"].append(name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_background(server)
     yield server.server_address[1], seen
-    server.shutdown()
-    server.server_close()
+    stop_serving(server)
 
 
 def fetcher(cert: Path) -> Fetcher:

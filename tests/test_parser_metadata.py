@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from helpers import attributes
+
 from worker.parser import parse_html
 from worker.parser.metadata import clean_title, registrable_domain
 
@@ -36,13 +38,13 @@ def test_json_ld_graph_authors_and_dates():
         '"datePublished": "2020-11-21T08:00:00-05:00", "dateModified": "2020-11-22T08:00:00Z", '
         '"keywords": ["a", "b"], "articleSection": "World"}]}</script>'
     )
-    article = parse_html(make(head), "https://example.org/story")
-    assert article.title == "Headline"
-    assert article.authors == ("Jane Roe", "John Doe")
-    assert article.published == datetime(2020, 11, 21, 13, 0, tzinfo=UTC)
-    assert article.updated == datetime(2020, 11, 22, 8, 0, tzinfo=UTC)
-    assert article.tags == ("a", "b")
-    assert article.section == "World"
+    expected = {
+        "title": "Headline", "authors": ("Jane Roe", "John Doe"),
+        "published": datetime(2020, 11, 21, 13, 0, tzinfo=UTC),
+        "updated": datetime(2020, 11, 22, 8, 0, tzinfo=UTC),
+        "tags": ("a", "b"), "section": "World",
+    }
+    assert attributes(parse_html(make(head), "https://example.org/story"), expected) == expected
 
 
 def test_meta_tags():

@@ -53,6 +53,7 @@ def test_indonesian_pages_no_related_leaks_and_f1_floor():
     assert sum(scores.values()) / len(scores) >= 0.95
 
 
+@pytest.mark.corpus
 @pytest.mark.timeout(300)
 def test_extraction_dev_mean_f1_floor():
     f1s = [page_scores(truth, parse_html(data, url).text)[2] for _, data, url, truth in pages(DEV)]
@@ -63,6 +64,7 @@ def test_extraction_dev_mean_f1_floor():
 TRAFILATURA_EVAL = DATA / "trafilatura-eval-dev"
 
 
+@pytest.mark.corpus
 @pytest.mark.timeout(300)
 def test_trafilatura_eval_corpus_snippet_floor_and_no_lost_articles():
     if not (TRAFILATURA_EVAL / "evaldata.json").is_file():

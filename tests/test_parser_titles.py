@@ -49,34 +49,27 @@ def test_site_name_is_cut_from_either_end(title, site_name, domain, host, expect
     assert clean_title(title, site_name, domain, host=host) == expected
 
 
-def test_the_h1_settles_which_piece_is_the_headline():
-    html = page("Opinion | Republicans Are Following Trump - The New York Times",
-                "<h1>Republicans Are Following Trump</h1>")
-    assert parse_html(html, "https://www.nytimes.com/2019/11/19/opinion/x.html").title == (
-        "Republicans Are Following Trump")
-
-
-def test_an_h1_that_is_the_site_name_is_no_headline():
+@pytest.mark.parametrize("title, headings, url, expected", [
+    pytest.param("Opinion | Republicans Are Following Trump - The New York Times",
+                 "<h1>Republicans Are Following Trump</h1>",
+                 "https://www.nytimes.com/2019/11/19/opinion/x.html",
+                 "Republicans Are Following Trump", id="the-h1-settles-which-piece-is-the-headline"),
     # A blog: the site name in <h1> on every page, the post title in <h2>.
-    html = page("Das wird man ja wohl noch sagen dürfen | Gormulus",
-                "<h1>Gormulus</h1><h2>Das wird man ja wohl noch sagen dürfen</h2>")
-    url = "https://gormulus.wordpress.com/2012/12/11/das-wird-man/"
-    assert parse_html(html, url).title == "Das wird man ja wohl noch sagen dürfen"
-
-
-def test_a_title_that_is_only_the_site_name_gives_way_to_the_heading():
-    html = page("Gormulus", "<h1>Gormulus</h1><h2>Ins neue Jahr mit guten Vorsätzen</h2>")
-    assert parse_html(html, "https://gormulus.wordpress.com/2016/01/01/x/").title == (
-        "Ins neue Jahr mit guten Vorsätzen")
-
-
-def test_an_h1_repeating_the_whole_title_does_not_keep_the_suffix():
-    html = page("EU-Taxonomie: Atomkraft ist nicht nachhaltig | Umweltbundesamt",
-                "<h1>EU-Taxonomie: Atomkraft ist nicht nachhaltig | Umweltbundesamt</h1>")
-    assert parse_html(html, "https://www.umweltbundesamt.de/themen/x").title == (
-        "EU-Taxonomie: Atomkraft ist nicht nachhaltig")
-
-
-def test_a_headline_naming_another_site_is_left_alone():
-    html = page("Google buys YouTube for $1.65bn | Example Daily", "<h1>Google buys YouTube for $1.65bn</h1>")
-    assert parse_html(html, "https://exampledaily.com/a").title == "Google buys YouTube for $1.65bn"
+    pytest.param("Das wird man ja wohl noch sagen dürfen | Gormulus",
+                 "<h1>Gormulus</h1><h2>Das wird man ja wohl noch sagen dürfen</h2>",
+                 "https://gormulus.wordpress.com/2012/12/11/das-wird-man/",
+                 "Das wird man ja wohl noch sagen dürfen", id="an-h1-that-is-the-site-name-is-no-headline"),
+    pytest.param("Gormulus", "<h1>Gormulus</h1><h2>Ins neue Jahr mit guten Vorsätzen</h2>",
+                 "https://gormulus.wordpress.com/2016/01/01/x/",
+                 "Ins neue Jahr mit guten Vorsätzen", id="a-title-that-is-only-the-site-name-gives-way"),
+    pytest.param("EU-Taxonomie: Atomkraft ist nicht nachhaltig | Umweltbundesamt",
+                 "<h1>EU-Taxonomie: Atomkraft ist nicht nachhaltig | Umweltbundesamt</h1>",
+                 "https://www.umweltbundesamt.de/themen/x",
+                 "EU-Taxonomie: Atomkraft ist nicht nachhaltig",
+                 id="an-h1-repeating-the-whole-title-does-not-keep-the-suffix"),
+    pytest.param("Google buys YouTube for $1.65bn | Example Daily", "<h1>Google buys YouTube for $1.65bn</h1>",
+                 "https://exampledaily.com/a", "Google buys YouTube for $1.65bn",
+                 id="a-headline-naming-another-site-is-left-alone"),
+])
+def test_the_headings_settle_what_of_the_title_is_the_headline(title, headings, url, expected):
+    assert parse_html(page(title, headings), url).title == expected

@@ -100,7 +100,8 @@ def test_a_poll_claimed_again_while_queued_runs_only_once(tmp_path):
                             b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
                             b"</channel></rss>")
     config = Config((Source("s", site.url("/feed")),), (), (),
-                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
+                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True,
+                             per_host_interval=0.0))
 
     runtime = Runtime(config, DropJobs())
     try:
@@ -202,7 +203,8 @@ def test_a_body_identical_to_the_last_poll_is_not_read_again(tmp_path, monkeypat
     site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"},
                             wire_feed(base, "a", "Berita", AFP_TEXT))
     config = Config((Source("s", f"{base}/feed"),), (), (),
-                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True))
+                    Settings(state_path=str(tmp_path / "s.db"), allow_private_networks=True,
+                             per_host_interval=0.0))
     reads = []
     read_feed = feed_module.read_feed
     monkeypatch.setattr(feed_module, "read_feed", lambda response: reads.append(1) or read_feed(response))

@@ -55,6 +55,15 @@ def make_config(site: HTTPServer, state_path: str) -> Config:
                            per_host_interval=0.0, redelivery_after=30.0))
 
 
+@pytest.fixture
+def short_entry_claims():
+    """A dead poll's entry claims last 0.1 s instead of poll.MIN_ENTRY_CLAIM (1 s), so the
+    rerun waits less for them to run out; outside monkeypatch, which the test undoes."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(poll, "MIN_ENTRY_CLAIM", 0.1)
+        yield
+
+
 def ledger_alerts(runtime: Runtime) -> list[str]:
     return sorted(d.article_id for d in runtime.store.recent_deliveries(100))
 
@@ -80,7 +89,7 @@ def kill_at(monkeypatch, function: str, after_calls: int) -> None:
     ("track_health", 0),      # every entry alerted, dies before the poll is recorded
 ])
 def test_a_poll_killed_anywhere_is_run_again_and_alerts_each_entry_once(
-        tmp_path, site, monkeypatch, function, after_calls):
+        tmp_path, site, monkeypatch, short_entry_claims, function, after_calls):
     config = make_config(site, str(tmp_path / "state.db"))
     first = Runtime(config, DropJobs())
     kill_at(monkeypatch, function, after_calls)

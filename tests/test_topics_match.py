@@ -155,15 +155,12 @@ def test_title_field():
 
 
 def test_overlapping_keywords_are_all_found():
-    topics = [
-        Topic("word", "w", "karabakh"),
-        Topic("phrase", "p", '"nagorno karabakh"'),
-        Topic("prefix", "x", "kara*"),
-        Topic("prefix2", "x2", "k*"),
-        Topic("longer", "l", '"nagorno karabakh conflict"'),
-        Topic("inner", "i", '"karabakh conflict"'),
-        Topic("absent", "a", '"karabakh war"'),
-    ]
+    queries = {
+        "word": "karabakh", "phrase": '"nagorno karabakh"', "prefix": "kara*", "prefix2": "k*",
+        "longer": '"nagorno karabakh conflict"', "inner": '"karabakh conflict"',
+        "absent": '"karabakh war"',
+    }
+    topics = [Topic(topic_id, topic_id, query) for topic_id, query in queries.items()]
     matches = compile_topics(topics).match(article(text="The Nagorno-Karabakh conflict."))
     assert {m.topic_id for m in matches} == {"word", "phrase", "prefix", "prefix2", "longer",
                                              "inner"}

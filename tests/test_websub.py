@@ -192,6 +192,8 @@ class World:
 
         self.app = create_app(self.config, config_path=str(folder))
         self.web = create_server(self.app, host="127.0.0.1", port=self.web_port, threads=4)
+        # Its loop notices close() when a select times out (1 s by default, an int setting).
+        self.web.adj.asyncore_loop_timeout = 0.05
         self.closing = False
         self.web_thread = threading.Thread(target=self._serve, daemon=True)
         self.web_thread.start()

@@ -88,6 +88,10 @@ class EmbeddedDispatcher:
         self._wake.wait(max(0.0, timeout))
         self._wake.clear()
 
+    def wake(self) -> None:
+        """End a `wait` now (a loop that is being stopped)."""
+        self._wake.set()
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 

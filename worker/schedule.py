@@ -17,7 +17,8 @@ from .websub import schedule_subscriptions
 def tick(rt: Runtime, now: float | None = None, cycle_line: bool = True) -> dict[str, int]:
     """Sync the schedule with the config, then fan out what is due."""
     started = time.monotonic()
-    rt.reload_if_changed()
+    # Config edits are looked for every 5 s, or every tick when ticks are shorter.
+    rt.reload_if_changed(every=min(5.0, rt.config.settings.tick_every))
     now = time.time() if now is None else now
     store = rt.store
     scheduled = store.scheduled()

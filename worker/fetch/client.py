@@ -193,7 +193,9 @@ class Fetcher:
         self._pool_size = max(4, settings.per_host_concurrency)
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._lock = threading.Lock()
-        self._tls = ssl_context or _tls_context()  # a private CA can be passed in
+        # A private CA can be passed in; the default one is made at the first https pool
+        # (loading the CA bundle takes ~50 ms, which a fetcher of http URLs never needs).
+        self._tls: ssl.SSLContext | None = ssl_context
         self._base_headers = {
             "User-Agent": settings.user_agent,
             "Accept-Encoding": "gzip, deflate",
@@ -323,6 +325,8 @@ class Fetcher:
                 self._pools.move_to_end(key)
                 return pool
             if target.scheme == "https":
+                if self._tls is None:
+                    self._tls = _tls_context()
                 pool = _HTTPSPool(
                     address, target.port, maxsize=self._pool_size, block=False, retries=False,
                     server_hostname=target.host, assert_hostname=target.host,

@@ -299,28 +299,53 @@ def _headings(root: etree._Element) -> tuple[str, ...]:
 
 
 def extract_metadata(root: etree._Element, url: str) -> Metadata:
-    """Everything but the body, read before cleaning (cleaning drops <head> and <script>)."""
+    """Everything but the body, read before cleaning (cleaning drops <head> and <script>).
+
+    Each field has a step of its own below, trying its sources in order: JSON-LD, meta tags,
+    then what the page shows."""
     meta = _meta(root)
     ld = _json_ld(root)
     host = urlsplit(url).hostname or ""
-    data = Metadata(json_ld=ld)
+    site_name = _site_name(meta, ld)
+    return Metadata(
+        title=_title(root, meta, ld, site_name, host),
+        authors=_authors(root, meta, ld),
+        published=_published(root, meta, ld),
+        updated=_updated(meta, ld),
+        canonical=_canonical(root, meta, url),
+        site_name=site_name,
+        language=_language(root, meta, ld),
+        description=clean_line(meta.get("description") or meta.get("og:description")
+                               or meta.get("twitter:description") or ""),
+        section=_section(meta, ld),
+        tags=_tags(root, meta, ld),
+        image=_image(meta, ld, url),
+        json_ld=ld,
+    )
 
-    data.site_name = clean_line(
+
+def _site_name(meta: dict[str, str], ld: list[dict[str, Any]]) -> str:
+    publishers = [o["publisher"] for o in ld if isinstance(o.get("publisher"), dict)]
+    return clean_line(
         meta.get("og:site_name")
-        or str(_first([o["publisher"] for o in ld if isinstance(o.get("publisher"), dict)], "name")
-               or "")
+        or str(_first(publishers, "name") or "")
         or meta.get("application-name", "")
     )
-    domain = registrable_domain(host)
 
-    canonical = None
+
+def _canonical(root: etree._Element, meta: dict[str, str], url: str) -> str | None:
+    """<link rel=canonical>, else og:url; absolute."""
     for link in root.iter("link"):
         href = link.get("href")
         if "canonical" in (link.get("rel") or "").lower().split() and href:
-            canonical = urljoin(url, href.strip())
-            break
-    data.canonical = canonical or (urljoin(url, meta["og:url"]) if meta.get("og:url") else None)
+            return urljoin(url, href.strip())
+    return urljoin(url, meta["og:url"]) if meta.get("og:url") else None
 
+
+def _title(root: etree._Element, meta: dict[str, str], ld: list[dict[str, Any]],
+           site_name: str, host: str) -> str:
+    """The headline as the page's metadata (else its first heading) gives it, without the
+    site's name (clean_title)."""
     headline = _first(ld, "headline")
     title_el = root.find(".//title")
     raw_title = (
@@ -330,43 +355,63 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
         or (_text(title_el) if title_el is not None else "")
     )
     headings = _headings(root)
-    data.title = clean_title(raw_title or (headings[0] if headings else ""), data.site_name,
-                             domain, headings=headings, host=host)
+    return clean_title(raw_title or (headings[0] if headings else ""), site_name,
+                       registrable_domain(host), headings=headings, host=host)
 
+
+_AUTHOR_META = ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author")
+
+
+def _authors(root: etree._Element, meta: dict[str, str], ld: list[dict[str, Any]]) -> list[str]:
+    """JSON-LD's authors, else the first author meta tag that names someone, else a byline."""
     authors = _names(_first(ld, "author"))
     if not authors:
-        for key in ("author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author"):
+        for key in _AUTHOR_META:
             if meta.get(key):
                 authors = split_names(meta[key])
                 if authors:
                     break
     if not authors:
         authors = _visible_authors(root)
-    data.authors = _dedupe(authors)[:10]
+    return _dedupe(authors)[:10]
 
+
+_PUBLISHED_META = ("article:published_time", "og:published_time", "datepublished", "pubdate",
+                   "publishdate", "publish-date", "date", "dc.date", "dc.date.issued",
+                   "sailthru.date", "parsely-pub-date", "content_publishdate")
+
+
+def _published(root: etree._Element, meta: dict[str, str], ld: list[dict[str, Any]]) -> datetime | None:
+    """The first date that parses: JSON-LD, the meta tags in order, <time>, a visible date."""
     published = _first(ld, "datePublished") or _first(ld, "dateCreated")
-    data.published = parse_date(published if isinstance(published, str) else None)
-    for key in ("article:published_time", "og:published_time", "datepublished", "pubdate",
-                "publishdate", "publish-date", "date", "dc.date", "dc.date.issued",
-                "sailthru.date", "parsely-pub-date", "content_publishdate"):
-        if data.published is None and meta.get(key):
-            data.published = parse_date(meta[key])
-    if data.published is None:
+    found = parse_date(published if isinstance(published, str) else None)
+    for key in _PUBLISHED_META:
+        if found is None and meta.get(key):
+            found = parse_date(meta[key])
+    if found is None:
         for el in root.iter("time"):
-            data.published = parse_date(el.get("datetime") or _text(el))
-            if data.published:
+            found = parse_date(el.get("datetime") or _text(el))
+            if found:
                 break
-    if data.published is None:
-        data.published = visible_date(root)
+    return found if found is not None else visible_date(root)
+
+
+def _updated(meta: dict[str, str], ld: list[dict[str, Any]]) -> datetime | None:
     modified = _first(ld, "dateModified")
-    data.updated = parse_date(modified if isinstance(modified, str) else None) or parse_date(
+    return parse_date(modified if isinstance(modified, str) else None) or parse_date(
         meta.get("article:modified_time") or meta.get("og:updated_time")
     )
 
+
+def _section(meta: dict[str, str], ld: list[dict[str, Any]]) -> str | None:
     section = _first(ld, "articleSection")
     if isinstance(section, list):
         section = section[0] if section else None
-    data.section = clean_line(str(section or meta.get("article:section") or "")) or None
+    return clean_line(str(section or meta.get("article:section") or "")) or None
+
+
+def _tags(root: etree._Element, meta: dict[str, str], ld: list[dict[str, Any]]) -> list[str]:
+    """article:tag meta tags, then JSON-LD's keywords, else the keywords meta tags."""
     keywords = _first(ld, "keywords")
     tags = [meta[k] for k in ("article:tag",) if meta.get(k)]
     for el in root.iter("meta"):
@@ -379,25 +424,25 @@ def extract_metadata(root: etree._Element, url: str) -> Metadata:
         tags.extend(keywords.split(","))
     elif meta.get("keywords") or meta.get("news_keywords"):
         tags.extend((meta.get("news_keywords") or meta["keywords"]).split(","))
-    data.tags = _dedupe([clean_line(t) for t in tags if clean_line(t)])[:30]
+    return _dedupe([clean_line(t) for t in tags if clean_line(t)])[:30]
 
+
+def _image(meta: dict[str, str], ld: list[dict[str, Any]], url: str) -> str | None:
     image: object = meta.get("og:image") or meta.get("twitter:image")  # JSON-LD's may be anything
     if not image:
         ld_image = _first(ld, "image")
         if isinstance(ld_image, list):
             ld_image = ld_image[0] if ld_image else None
         image = ld_image.get("url") if isinstance(ld_image, dict) else ld_image
-    data.image = urljoin(url, image) if isinstance(image, str) and image else None
+    return urljoin(url, image) if isinstance(image, str) and image else None
 
-    data.description = clean_line(
-        meta.get("description") or meta.get("og:description") or meta.get("twitter:description") or ""
-    )
+
+def _language(root: etree._Element, meta: dict[str, str], ld: list[dict[str, Any]]) -> str | None:
     language = (
         root.get("lang") or root.get("xml:lang") or meta.get("content-language")
         or meta.get("og:locale") or meta.get("language") or _first(ld, "inLanguage")
     )
-    data.language = normalise_language(language if isinstance(language, str) else None)
-    return data
+    return normalise_language(language if isinstance(language, str) else None)
 
 
 def normalise_language(code: str | None) -> str | None:

@@ -70,7 +70,8 @@ class LocalRunner:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)  # the loop looks at the flag at least every second
+        self.dispatcher.wake()  # the loop looks at the flag as soon as its wait ends
+        self._thread.join(timeout=5)
         self.dispatcher.shutdown()
         self.runtime.close()
 
