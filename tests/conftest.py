@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -27,6 +28,20 @@ def loopback_tripwire():
     yield
     new = loopback_only.violations[before:]
     assert not new, f"non-loopback network use: {new}"
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored():
+    """A test that runs the CLI in-process (`worker.cli.main`) installs newswatch's log
+    handler on the stderr pytest captured for that test; left in place, every later log
+    line (a mail server thread's, say) would be written to that closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 # --------------------------------------------------------------- markers, applied from what a test uses
