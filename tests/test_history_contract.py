@@ -251,3 +251,10 @@ def test_the_matchers_own_words_index_the_article_as_tokenising_it_again_would()
     scan = TopicIndex([]).scan(article)
     assert indexed_words(article, scan.norms) == indexed_words(article)
     assert "армения" in indexed_words(article, scan.norms)
+
+
+def test_an_article_recorded_twice_in_one_batch_keeps_the_alerts_of_its_last_record(history):
+    history.record_many([HistoryItem(make("r1", "One", "text"), [], [("t", "c", "al-1")], T0),
+                         HistoryItem(make("r1", "One again", "text"), [], [], T0 + 1)])
+    assert history.alerted_articles("t", T0 - DAY) == set()
+    assert [s.alerts for s in history.articles(T0 - DAY)] == [{}]

@@ -64,7 +64,10 @@ class PostgresHistory(SQLHistory):
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*ARTICLE_COLUMNS[1:], "words"))
         rows = [(*article_values(item.article, item.matches, item.alerts, item.at),
                  " ".join(indexed_words(item.article, item.words))) for item in items]
-        alert_rows = [row for item in items for row in alert_values(item.article, item.alerts, item.at)]
+        # An article recorded twice in one batch keeps the alert rows of its last record,
+        # as two separate records would (the DELETE below clears them all first).
+        last = {item.article.id: item for item in items}
+        alert_rows = [row for item in last.values() for row in alert_values(item.article, item.alerts, item.at)]
         conn = self._conn()
         with conn.transaction(), conn.cursor() as cursor:
             cursor.executemany(
@@ -74,7 +77,7 @@ class PostgresHistory(SQLHistory):
                 f"ON CONFLICT (article_id) DO UPDATE SET {updates}", rows)
             # A rerun replaces the article's alert rows with the ones it carries now.
             cursor.execute("DELETE FROM history_alerts WHERE article_id = ANY(%s)",
-                           ([item.article.id for item in items],))
+                           (list(last),))
             if alert_rows:
                 cursor.executemany(INSERT_ALERT + "(%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                                    alert_rows)

@@ -217,9 +217,11 @@ class SQLiteStore(SQLiteFile, Store):
         # Redis drops its keys itself; here a state file would otherwise grow with every
         # entry ever seen (10,000 feeds add millions of seen marks a week). A read first,
         # so that an idle sweep never takes the write lock.
-        db = self._db()
+        reader = self._db()
         due = [table for table in self._EXPIRING
-               if db.execute(f"SELECT 1 FROM {table} WHERE expires_at <= ? LIMIT 1", (now,)).fetchone()]
+               if reader.execute(f"SELECT 1 FROM {table} WHERE expires_at <= ? LIMIT 1", (now,)).fetchone()]
+        if not due:
+            return 0
         deleted = 0
         with self._tx() as db:
             for table in due:
